@@ -1,0 +1,51 @@
+"""Options of the agent that runs inside a node.
+
+The controller writes ``node_id`` and ``node_secret`` into the agent's
+configuration file when it boots a node; operators rarely set them.
+"""
+
+from oslo_config import cfg
+
+GROUP = 'agent'
+
+opts = [
+    cfg.StrOpt('node_id',
+               help='Identity of this node, given by the controller.'),
+    cfg.StrOpt('node_secret', secret=True,
+               help='One-time secret of this node, given by the '
+                    'controller; signs every message the agent sends.'),
+    cfg.StrOpt('job_user', default='buildfarm',
+               help='Unprivileged user that runs job commands. Used when '
+                    'the agent runs as root; otherwise jobs run as the '
+                    'agent\'s own user.'),
+    cfg.StrOpt('workspace', default='/var/lib/buildfarm-agent',
+               help='Directory under which the agent makes one workspace '
+                    'per job.'),
+    cfg.IntOpt('max_log_bytes', default=10 * 1024 * 1024, min=1024,
+               help='Bytes of job output kept per job; the rest is '
+                    'dropped and the log says so.'),
+    cfg.FloatOpt('log_flush_interval', default=0.2, min=0.01,
+                 help='Seconds between two log chunks sent to the '
+                      'controller while output flows.'),
+    cfg.FloatOpt('heartbeat_interval', default=10.0, min=0.1,
+                 help='Seconds between two heartbeats (with jitter).'),
+    cfg.IntOpt('clone_timeout', default=600, min=1,
+               help='Seconds a clone may take.'),
+    cfg.FloatOpt('kill_grace', default=5.0, min=0,
+                 help='Seconds between SIGTERM and SIGKILL when a job\'s '
+                      'processes are stopped.'),
+    cfg.IntOpt('report_timeout', default=600, min=1,
+               help='Seconds the agent keeps resending its final report '
+                    'until the controller acknowledges it.'),
+    cfg.DictOpt('job_env', default={},
+                help='Environment given to every job by the controller '
+                     '(CA bundle, mirrors).'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

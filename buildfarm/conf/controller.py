@@ -1,0 +1,51 @@
+from oslo_config import cfg
+
+GROUP = 'controller'
+
+opts = [
+    cfg.StrOpt('controller_id', default='buildfarm',
+               help='Name of this controller. It is written as owner '
+                    'metadata on every node the controller creates, so '
+                    'that several controllers can share one cloud.'),
+    cfg.StrOpt('driver', default='docker',
+               help='Node driver: docker, local (all-in-one mode) or fake '
+                    '(unit tests). Drivers are found through the '
+                    '"buildfarm.drivers" entry point group.'),
+    cfg.StrOpt('log_dir', default='/var/lib/buildfarm/logs',
+               help='Directory where job logs are stored, one file a job.'),
+    cfg.IntOpt('max_concurrent_boots', default=4, min=1,
+               help='How many nodes may be booting at the same time.'),
+    cfg.IntOpt('boot_timeout', default=120, min=1,
+               help='Seconds a node may take from boot until its agent '
+                    'registers; past that the job ends with an error.'),
+    cfg.IntOpt('heartbeat_timeout', default=60, min=1,
+               help='Seconds without a heartbeat after which a node is '
+                    'considered dead and its job ends with node_failure.'),
+    cfg.IntOpt('monitor_interval', default=2, min=1,
+               help='Seconds between two checks of booting and running '
+                    'nodes (boot timeouts, dead nodes, deadlines).'),
+    cfg.IntOpt('cancel_grace', default=30, min=1,
+               help='Seconds the controller waits for an agent to report '
+                    'a cancelled or timed-out job before ending it '
+                    'itself and destroying the node.'),
+    cfg.StrOpt('node_secret_key', secret=True,
+               help='Key from which every node\'s one-time secret is '
+                    'derived. Set it so that agents stay trusted across a '
+                    'controller restart; if unset, a random key is made at '
+                    'start.'),
+    cfg.ListOpt('allowed_local_repo_dirs', default=[],
+                help='Host directories whose git repositories jobs may '
+                     'clone through file:// URLs (served to nodes '
+                     'read-only). Empty: file:// URLs are refused.'),
+    cfg.IntOpt('rpc_timeout', default=30, min=1,
+               help='Seconds a caller waits for the controller to answer '
+                    'a query.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

@@ -1,0 +1,14 @@
+"""Entry point of oslo-config-generator (``tox -e genconfig``)."""
+
+from buildfarm.conf import agent
+from buildfarm.conf import controller
+from buildfarm.conf import database
+from buildfarm.conf import docker
+from buildfarm.conf import node
+
+
+def list_opts():
+    groups = {}
+    for module in (agent, controller, database, docker, node):
+        groups.update(module.list_opts())
+    return sorted(groups.items())

@@ -1,0 +1,45 @@
+"""The one exception tree of buildfarm.
+
+Every exception here is safe to send over RPC (its only argument is a
+message a person can act on); ``buildfarm.common.rpc`` lets this module
+cross the wire, so a caller gets the same class the controller raised.
+"""
+
+
+class BuildfarmError(Exception):
+    """Base of every buildfarm error."""
+
+    def __init__(self, message=None):
+        super().__init__(message or self.__doc__)
+
+    @property
+    def message(self):
+        return self.args[0]
+
+
+class InvalidJobSpec(BuildfarmError):
+    """The job specification is not valid."""
+
+
+class JobNotFound(BuildfarmError):
+    """No such job."""
+
+
+class NodeBootError(BuildfarmError):
+    """The node could not be booted."""
+
+
+class DriverError(BuildfarmError):
+    """The node driver failed."""
+
+
+class CloneError(BuildfarmError):
+    """The repository could not be cloned at the requested ref."""
+
+
+class AgentAuthError(BuildfarmError):
+    """An agent message failed authentication."""
+
+
+class ImageBuildError(BuildfarmError):
+    """The worker image could not be built."""
