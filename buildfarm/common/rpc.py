@@ -8,6 +8,7 @@ oslo_messaging.
 import threading
 
 import oslo_messaging as messaging
+from oslo_messaging import opts as messaging_opts
 from oslo_messaging.rpc import dispatcher
 
 CONTROLLER_TOPIC = 'buildfarm-controller'
@@ -23,7 +24,7 @@ _lock = threading.Lock()
 
 def register_opts(conf):
     """Register oslo.messaging's options on a private ConfigOpts."""
-    for group, opts in messaging.opts.list_opts():
+    for group, opts in messaging_opts.list_opts():
         conf.register_opts(opts, group=group)
     # oslo.messaging registers these two groups only on the global
     # cfg.CONF, yet reads them from whichever ConfigOpts a client uses.

@@ -1,0 +1,123 @@
+"""The job store: every read and write of the database goes through here.
+
+Functions return plain dicts so that callers never hold ORM objects across
+threads or sessions.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from buildfarm.db import migration
+from buildfarm.db import models
+from buildfarm import exception
+from buildfarm import states
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _as_dict(row):
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
+
+
+class JobStore:
+
+    def __init__(self, connection):
+        kwargs = {}
+        if connection.startswith('sqlite'):
+            # The controller's RPC threads share one SQLite file.
+            kwargs['connect_args'] = {'check_same_thread': False,
+                                      'timeout': 30}
+        self.engine = sa.create_engine(connection, **kwargs)
+        self._session = orm.sessionmaker(self.engine)
+
+    def upgrade(self):
+        migration.upgrade(self.engine)
+
+    # Jobs
+
+    def create_job(self, job_id, kind, spec, log_path):
+        now = utcnow()
+        job = models.Job(id=job_id, kind=kind, spec=spec,
+                         state=states.QUEUED, log_path=log_path, timings={},
+                         created_at=now, updated_at=now)
+        with self._session.begin() as session:
+            session.add(job)
+            session.flush()
+            return _as_dict(job)
+
+    def get_job(self, job_id):
+        with self._session() as session:
+            job = session.get(models.Job, job_id)
+            if job is None:
+                raise exception.JobNotFound('No job with id %s.' % job_id)
+            return _as_dict(job)
+
+    def list_jobs(self, states_filter=None, limit=None):
+        query = sa.select(models.Job).order_by(models.Job.created_at.desc())
+        if states_filter:
+            query = query.where(models.Job.state.in_(states_filter))
+        if limit:
+            query = query.limit(limit)
+        with self._session() as session:
+            return [_as_dict(j) for j in session.scalars(query)]
+
+    def update_job(self, job_id, expected_states=None, timings=None,
+                   **values):
+        """Update a job; return the new row, or None if its state was not
+        one of ``expected_states`` (someone else moved it first).
+
+        ``timings`` is merged into the stored timings.
+        """
+        now = utcnow()
+        with self._session.begin() as session:
+            job = session.get(models.Job, job_id)
+            if job is None:
+                raise exception.JobNotFound('No job with id %s.' % job_id)
+            if timings:
+                values['timings'] = dict(job.timings or {}, **timings)
+            values['updated_at'] = now
+            if values.get('state') in states.TERMINAL:
+                values['finished_at'] = now
+            # A conditional UPDATE, so that of two threads racing to end a
+            # job exactly one wins.
+            stmt = sa.update(models.Job).where(models.Job.id == job_id)
+            if expected_states:
+                stmt = stmt.where(models.Job.state.in_(expected_states))
+            if session.execute(stmt.values(**values)).rowcount == 0:
+                return None
+        return self.get_job(job_id)
+
+    # Nodes
+
+    def create_node(self, node_id, driver, job_id):
+        node = models.Node(id=node_id, driver=driver, job_id=job_id,
+                           state=states.NODE_BOOTING, facts={},
+                           created_at=utcnow())
+        with self._session.begin() as session:
+            session.add(node)
+            session.flush()
+            return _as_dict(node)
+
+    def get_node(self, node_id):
+        with self._session() as session:
+            node = session.get(models.Node, node_id)
+            return _as_dict(node) if node else None
+
+    def update_node(self, node_id, **values):
+        with self._session.begin() as session:
+            node = session.get(models.Node, node_id)
+            if node is None:
+                return None
+            for key, value in values.items():
+                setattr(node, key, value)
+            return _as_dict(node)
+
+    def live_nodes(self):
+        query = sa.select(models.Node).where(
+            models.Node.state.in_(states.NODE_LIVE))
+        with self._session() as session:
+            return [_as_dict(n) for n in session.scalars(query)]
