@@ -24,6 +24,8 @@ _lock = threading.Lock()
 
 def register_opts(conf):
     """Register oslo.messaging's options on a private ConfigOpts."""
+    # First: list_opts() copies the options with their current defaults.
+    messaging.set_transport_defaults('buildfarm')
     for group, opts in messaging_opts.list_opts():
         conf.register_opts(opts, group=group)
     # oslo.messaging registers these two groups only on the global
@@ -34,7 +36,6 @@ def register_opts(conf):
                        group='oslo_messaging_metrics')
     conf.register_opts(tracing_client.oslo_messaging_tracing,
                        group='oslo_messaging_tracing')
-    messaging.set_transport_defaults('buildfarm')
 
 
 def get_transport(conf, url=None):

@@ -37,9 +37,13 @@ opts = [
     cfg.IntOpt('report_timeout', default=600, min=1,
                help='Seconds the agent keeps resending its final report '
                     'until the controller acknowledges it.'),
-    cfg.DictOpt('job_env', default={},
-                help='Environment given to every job by the controller '
-                     '(CA bundle, mirrors).'),
+    cfg.StrOpt('ca_bundle',
+               help='Path, inside the node, of the CA bundle jobs and '
+                    'clones trust. Set by the node driver from [node] '
+                    'ca_bundle.'),
+    cfg.StrOpt('job_env', default='{}',
+               help='Environment given to every job by the controller '
+                    '(mirrors, proxies), as a JSON object.'),
 ]
 
 

@@ -1,0 +1,158 @@
+"""The agent: registers with the controller, runs one job, reports."""
+
+import logging
+import os
+import platform
+import random
+import threading
+import time
+
+import psutil
+
+from buildfarm.agent import logstream
+from buildfarm.agent import manager
+from buildfarm.agent import runner
+from buildfarm.common import rpc
+from buildfarm.controller import rpcapi as controller_rpcapi
+from buildfarm import exception
+from buildfarm import states
+
+LOG = logging.getLogger(__name__)
+
+
+def facts():
+    """What the agent tells the controller about its node."""
+    mem = psutil.virtual_memory()
+    return {'hostname': platform.node(), 'cpus': psutil.cpu_count(),
+            'load': os.getloadavg()[0], 'memory_total': mem.total,
+            'memory_available': mem.available,
+            'disk_free': psutil.disk_usage('/').free}
+
+
+def retry(func, what, deadline, stop_event=None):
+    """Call ``func`` until it answers or ``deadline`` (monotonic) passes."""
+    delay = 0.5
+    while True:
+        try:
+            return func()
+        except rpc.MessagingException as e:
+            if time.monotonic() + delay > deadline or (
+                    stop_event is not None and stop_event.is_set()):
+                raise
+            LOG.warning('%s failed (%s); retrying in %.1f s', what, e, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+class Agent:
+
+    def __init__(self, conf, transport):
+        self.conf = conf
+        self.node_id = conf.agent.node_id
+        if not self.node_id or not conf.agent.node_secret:
+            raise exception.BuildfarmError(
+                'The agent needs [agent] node_id and node_secret; the '
+                'controller writes them when it boots the node.')
+        self.controller = controller_rpcapi.NodeCallbackAPI(
+            transport, self.node_id, conf.agent.node_secret)
+        self.server = rpc.get_server(transport, rpc.AGENT_TOPIC,
+                                     self.node_id,
+                                     [manager.AgentManager(self)])
+        self._lock = threading.Lock()
+        self._job_id = None
+        self._cancel = threading.Event()
+        self._stop = threading.Event()
+        self.done = threading.Event()
+
+    def start(self):
+        """Listen for the job, then register; returns at once."""
+        os.makedirs(self.conf.agent.workspace, exist_ok=True)
+        self.server.start()
+        threading.Thread(target=self._register_and_beat, daemon=True,
+                         name='agent-%s' % self.node_id).start()
+
+    def _register_and_beat(self):
+        deadline = time.monotonic() + self.conf.agent.report_timeout
+        try:
+            retry(lambda: self.controller.agent_ready(facts()),
+                  'agent_ready', deadline, self._stop)
+        except Exception:
+            LOG.exception('Node %s could not register; stopping.',
+                          self.node_id)
+            self.stop()
+            return
+        LOG.info('Node %s registered.', self.node_id)
+        interval = self.conf.agent.heartbeat_interval
+        while not self._stop.wait(interval * random.uniform(0.8, 1.2)):
+            try:
+                self.controller.heartbeat(self._job_id, facts())
+            except Exception as e:
+                LOG.warning('Heartbeat failed: %s', e)
+
+    def run_job(self, job):
+        with self._lock:
+            if self._job_id is not None:
+                LOG.warning('Node %s already runs job %s; ignoring job %s.',
+                            self.node_id, self._job_id, job['id'])
+                return
+            self._job_id = job['id']
+        threading.Thread(target=self._run, args=(job,), daemon=True,
+                         name='job-%s' % job['id']).start()
+
+    def cancel_job(self, job_id):
+        if job_id == self._job_id:
+            LOG.info('Job %s: cancel requested.', job_id)
+            self._cancel.set()
+
+    def _send_chunk(self, job_id, seq, data):
+        deadline = time.monotonic() + self.conf.agent.report_timeout
+        retry(lambda: self.controller.log_chunk(job_id, seq, data),
+              'log chunk %d of job %s' % (seq, job_id), deadline)
+
+    def _run(self, job):
+        job_id = job['id']
+        log = logstream.LogStream(
+            lambda seq, data: self._send_chunk(job_id, seq, data),
+            self.conf.agent.max_log_bytes,
+            self.conf.agent.log_flush_interval)
+        work = None
+        try:
+            work = runner.RepoJob(self.conf, job, log, self._cancel)
+            report = work.run()
+        except Exception as e:
+            LOG.exception('Job %s: agent failure', job_id)
+            report = {'state': states.ERROR, 'exit_code': None,
+                      'commit': None, 'timings': {},
+                      'reason': 'The agent failed: %s' % e}
+        finally:
+            try:
+                log.close()
+            except Exception:
+                LOG.exception('Job %s: could not send the last log chunks',
+                              job_id)
+            if work is not None:
+                work.cleanup()
+        report.update(log_bytes=log.bytes_kept,
+                      log_truncated=log.truncated, log_chunks=log.seq)
+        deadline = time.monotonic() + self.conf.agent.report_timeout
+        try:
+            retry(lambda: self.controller.report(job_id, report),
+                  'report of job %s' % job_id, deadline)
+            LOG.info('Job %s: report acknowledged (%s).', job_id,
+                     report['state'])
+        except Exception:
+            LOG.exception('Job %s: the controller never acknowledged the '
+                          'report.', job_id)
+        self.stop()
+
+    def stop(self):
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._cancel.set()
+        try:
+            self.server.stop()
+            self.server.wait()
+        except Exception:
+            LOG.debug('RPC server of node %s already stopped', self.node_id)
+        self.done.set()

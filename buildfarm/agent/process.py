@@ -1,0 +1,145 @@
+"""Running a job's command as an unprivileged user and stopping its tree."""
+
+import ctypes
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import psutil
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+EXITED = 'exited'
+TIMED_OUT = 'timed_out'
+CANCELLED = 'cancelled'
+
+
+def become_subreaper():
+    """Orphaned job processes are re-parented to us, so none escapes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+class Command:
+    """One shell command in its own session, with its output read by a
+    thread and handed to ``on_output`` as bytes."""
+
+    POLL = 0.2
+
+    def __init__(self, cmd, cwd, env, on_output, user=None, kill_grace=5.0):
+        self.cmd = cmd
+        self.cwd = cwd
+        self.env = env
+        self.on_output = on_output
+        self.user = user
+        self.kill_grace = kill_grace
+        # Every process seen in the tree, pid -> create time, so that
+        # processes that left the tree can still be stopped.
+        self._seen = {}
+
+    def _popen(self):
+        kwargs = {}
+        if self.user is not None and os.geteuid() == 0:
+            kwargs = {'user': self.user.pw_uid, 'group': self.user.pw_gid,
+                      'extra_groups': []}
+        return subprocess.Popen(
+            ['/bin/sh', '-c', self.cmd], cwd=self.cwd, env=self.env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
+
+    def _read(self, pipe):
+        fd = pipe.fileno()
+        while True:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            self.on_output(data)
+        pipe.close()
+
+    def _remember_tree(self, proc):
+        try:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                self._seen.setdefault(child.pid, child.create_time())
+        except psutil.Error:
+            pass
+
+    def run(self, timeout, cancel_event):
+        """Run to the end, the timeout or a cancel; return (how, code)."""
+        proc = self._popen()
+        self._seen[proc.pid] = psutil.Process(proc.pid).create_time()
+        reader = threading.Thread(target=self._read, args=(proc.stdout,),
+                                  daemon=True)
+        reader.start()
+        deadline = time.monotonic() + timeout
+        how = EXITED
+        while proc.poll() is None:
+            self._remember_tree(proc)
+            if cancel_event.is_set():
+                how = CANCELLED
+                break
+            if time.monotonic() >= deadline:
+                how = TIMED_OUT
+                break
+            cancel_event.wait(self.POLL)
+        # Also when the shell exited: nothing the job started may outlive it.
+        self.stop_tree(proc)
+        code = proc.wait()
+        reader.join(timeout=10)
+        return how, code
+
+    def _survivors(self, proc):
+        procs = {}
+        for pid, created in self._seen.items():
+            try:
+                p = psutil.Process(pid)
+                if p.create_time() == created:
+                    procs[pid] = p
+            except psutil.Error:
+                pass
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == proc.pid:
+                    procs[p.pid] = p
+            except (OSError, psutil.Error):
+                pass
+        return [p for p in procs.values()
+                if p.pid != os.getpid() and p.status() != psutil.STATUS_ZOMBIE]
+
+    def stop_tree(self, proc):
+        """SIGTERM the job's processes, then SIGKILL what is left."""
+        self._remember_tree(proc)
+        procs = self._survivors(proc)
+        if not procs:
+            return
+        for sig, wait in ((signal.SIGTERM, self.kill_grace),
+                          (signal.SIGKILL, 5)):
+            for p in procs:
+                try:
+                    p.send_signal(sig)
+                except psutil.Error:
+                    pass
+            _, procs = psutil.wait_procs(procs, timeout=wait)
+            procs = [p for p in procs if _alive(p)]
+            if not procs:
+                break
+        self._reap_orphans(proc)
+
+    def _reap_orphans(self, proc):
+        # Orphans re-parented to us (we are a subreaper) are our zombies
+        # now; reap exactly those pids, never another job's children.
+        for pid in self._seen:
+            if pid == proc.pid:
+                continue
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def _alive(p):
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

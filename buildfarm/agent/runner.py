@@ -1,0 +1,131 @@
+"""One repo_job: clone at the ref, run the command, build the report."""
+
+import json
+import os
+import pwd
+import shutil
+import time
+
+from buildfarm.agent import gitclone
+from buildfarm.agent import process
+from buildfarm import exception
+from buildfarm import jobspec
+from buildfarm import states
+
+_CA_VARIABLES = ('GIT_SSL_CAINFO', 'PIP_CERT', 'REQUESTS_CA_BUNDLE',
+                 'SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS')
+_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+
+def node_env(agent_conf):
+    """Environment every job on this node gets, before its own ``env``."""
+    env = {}
+    if agent_conf.ca_bundle:
+        env.update(dict.fromkeys(_CA_VARIABLES, agent_conf.ca_bundle))
+    env.update(json.loads(agent_conf.job_env or '{}'))
+    return env
+
+
+class RepoJob:
+
+    def __init__(self, conf, job, log, cancel_event):
+        self.conf = conf.agent
+        self.job_id = job['id']
+        self.spec = job['spec']
+        self.log = log
+        self.cancel_event = cancel_event
+        self.workdir = os.path.join(self.conf.workspace, self.job_id)
+        self.user = self._job_user()
+
+    def _job_user(self):
+        if os.geteuid() != 0:
+            return None  # cannot switch: jobs run as the agent's user
+        try:
+            return pwd.getpwnam(self.conf.job_user)
+        except KeyError:
+            raise exception.BuildfarmError(
+                'The job user %r does not exist on this node; create it in '
+                'the worker image or set [agent] job_user.'
+                % self.conf.job_user)
+
+    def _environment(self, home):
+        env = {'PATH': _PATH, 'HOME': home, 'LANG': 'C.UTF-8',
+               'BUILDFARM_JOB_ID': self.job_id}
+        if self.user is not None:
+            env.update(USER=self.user.pw_name, LOGNAME=self.user.pw_name)
+        env.update(node_env(self.conf))
+        env.update(self.spec.get('env') or {})
+        return env
+
+    def _give_to_job_user(self, *paths):
+        if self.user is None:
+            return
+        for top in paths:
+            os.chown(top, self.user.pw_uid, self.user.pw_gid)
+            for root, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    os.lchown(os.path.join(root, name),
+                              self.user.pw_uid, self.user.pw_gid)
+
+    def run(self):
+        """Return the final report (a dict of JSON primitives)."""
+        timings = {}
+        report = {'state': states.ERROR, 'exit_code': None, 'commit': None,
+                  'reason': None, 'timings': timings}
+        src = os.path.join(self.workdir, 'src')
+        home = os.path.join(self.workdir, 'home')
+        os.makedirs(home)
+        # The job user must be able to reach its directories, nothing more.
+        os.chmod(self.conf.workspace, 0o711)
+        os.chmod(self.workdir, 0o711)
+
+        self.log.note('cloning %s at %s' % (
+            jobspec.redact_url(self.spec['git_url']),
+            self.spec.get('ref') or 'the default branch'))
+        start = time.monotonic()
+        try:
+            report['commit'] = gitclone.clone(
+                self.spec['git_url'], self.spec.get('ref'), src,
+                self.conf.clone_timeout,
+                env=node_env(self.conf))
+        except exception.CloneError as e:
+            report['reason'] = str(e)
+            self.log.note(report['reason'])
+            return report
+        timings['clone'] = time.monotonic() - start
+        self.log.note('checked out %s' % report['commit'])
+        if self.cancel_event.is_set():
+            report.update(state=states.CANCELLED,
+                          reason='Cancelled before the command started.')
+            return report
+        self._give_to_job_user(src, home)
+
+        self.log.note('running: %s' % self.spec['cmd'])
+        command = process.Command(
+            self.spec['cmd'], src, self._environment(home), self.log.write,
+            user=self.user, kill_grace=self.conf.kill_grace)
+        start = time.monotonic()
+        how, code = command.run(self.spec['timeout'], self.cancel_event)
+        if code < 0:  # killed by a signal: report it as a shell would
+            code = 128 - code
+        timings['run'] = time.monotonic() - start
+        report['exit_code'] = code
+        if how == process.TIMED_OUT:
+            report.update(state=states.TIMED_OUT, reason=(
+                'The command ran longer than its timeout of %d s; all its '
+                'processes were stopped.' % self.spec['timeout']))
+        elif how == process.CANCELLED:
+            report.update(state=states.CANCELLED, reason=(
+                'Cancelled while the command ran; all its processes were '
+                'stopped.'))
+        elif code == 0:
+            report['state'] = states.SUCCEEDED
+        else:
+            report.update(state=states.FAILED, reason=(
+                'The command exited with status %d.' % code))
+        self.log.note('%s after %.1f s (exit status %s)' % (
+            report['state'], timings['run'], code))
+        return report
+
+    def cleanup(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,22 @@
+"""buildfarm-agent: the agent inside a node."""
+
+import sys
+
+from buildfarm.agent import agent as agent_mod
+from buildfarm.agent import process
+from buildfarm.common import config
+from buildfarm.common import rpc
+
+
+def main(argv=None):
+    conf = config.load(sys.argv[1:] if argv is None else argv)
+    config.setup_logging(conf)
+    process.become_subreaper()
+    agent = agent_mod.Agent(conf, rpc.get_transport(conf))
+    agent.start()
+    agent.done.wait()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Job logs on the controller's disk, one file a job, written in order."""
+
+import os
+import threading
+
+
+class LogStore:
+
+    def __init__(self, directory):
+        self.directory = directory
+        os.makedirs(directory, mode=0o750, exist_ok=True)
+        self._lock = threading.Lock()
+        self._next_seq = {}
+        self._pending = {}
+
+    def path(self, job_id):
+        return os.path.join(self.directory, '%s.log' % job_id)
+
+    def _write(self, job_id, text):
+        with open(self.path(job_id), 'a', encoding='utf-8') as f:
+            f.write(text)
+
+    def append(self, job_id, seq, text):
+        """Store chunk ``seq``; chunks are written in sequence order and a
+        chunk seen twice (a resend) is written once."""
+        with self._lock:
+            expected = self._next_seq.get(job_id, 0)
+            if seq < expected:
+                return
+            pending = self._pending.setdefault(job_id, {})
+            pending[seq] = text
+            while expected in pending:
+                self._write(job_id, pending.pop(expected))
+                expected += 1
+            self._next_seq[job_id] = expected
+
+    def note(self, job_id, text):
+        """A line from the controller itself."""
+        with self._lock:
+            self._write(job_id, '[buildfarm] %s\n' % text)
+
+    def forget(self, job_id):
+        with self._lock:
+            self._next_seq.pop(job_id, None)
+            self._pending.pop(job_id, None)
+
+    def read(self, job_id, offset, length):
+        """Return (text, next_offset, at_end) from byte ``offset``."""
+        try:
+            with open(self.path(job_id), 'rb') as f:
+                size = os.fstat(f.fileno()).st_size
+                f.seek(offset)
+                data = f.read(length)
+        except FileNotFoundError:
+            return '', offset, True
+        # Do not split a character: the rest comes with the next read.
+        text = data.decode('utf-8', errors='ignore')
+        offset += len(text.encode('utf-8'))
+        return text, offset, offset >= size

@@ -1,0 +1,63 @@
+"""RPC endpoints of the controller, one class per API of ``rpcapi``."""
+
+from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
+
+
+class ControllerManager:
+    """Endpoints for callers; see ``rpcapi.ControllerAPI``."""
+
+    target = rpc.target(rpcapi.ControllerAPI.RPC_API_VERSION)
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def repo_job(self, context, spec):
+        return self.engine.submit(spec)
+
+    def get_job(self, context, job_id):
+        return self.engine.get_job(job_id)
+
+    def list_jobs(self, context, state=None, limit=None):
+        return self.engine.list_jobs(state=state, limit=limit)
+
+    def cancel_job(self, context, job_id):
+        return self.engine.cancel(job_id)
+
+    def get_log(self, context, job_id, offset=0, length=65536):
+        return self.engine.get_log(job_id, offset, length)
+
+
+class NodeCallbackManager:
+    """Endpoints for agents; see ``rpcapi.NodeCallbackAPI``.
+
+    Each message is checked against the node's secret before the engine
+    sees it; a message that fails is dropped with AgentAuthError.
+    """
+
+    target = rpc.target(rpcapi.NodeCallbackAPI.RPC_API_VERSION,
+                        namespace=rpcapi.NODE_NAMESPACE)
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def agent_ready(self, context, node_id, facts, auth):
+        self.engine.verify(node_id, 'agent_ready',
+                           {'node_id': node_id, 'facts': facts}, auth)
+        return self.engine.agent_ready(node_id, facts)
+
+    def heartbeat(self, context, node_id, job_id, facts, auth):
+        self.engine.verify(node_id, 'heartbeat', {
+            'node_id': node_id, 'job_id': job_id, 'facts': facts}, auth)
+        self.engine.heartbeat(node_id, job_id, facts)
+
+    def log_chunk(self, context, node_id, job_id, seq, data, auth):
+        self.engine.verify(node_id, 'log_chunk', {
+            'node_id': node_id, 'job_id': job_id, 'seq': seq, 'data': data},
+            auth)
+        return self.engine.log_chunk(node_id, job_id, seq, data)
+
+    def report(self, context, node_id, job_id, result, auth):
+        self.engine.verify(node_id, 'report', {
+            'node_id': node_id, 'job_id': job_id, 'result': result}, auth)
+        return self.engine.report(node_id, job_id, result)

@@ -1,0 +1,94 @@
+"""The interface every node driver implements.
+
+A node serves exactly one job. The controller calls ``create`` from its
+launcher threads, ``delete`` from its deleter threads and ``status`` from
+its monitor thread; a driver must be safe to call from several threads.
+"""
+
+import abc
+import configparser
+import dataclasses
+import io
+import json
+
+OWNER_LABEL = 'buildfarm.controller-id'
+NODE_LABEL = 'buildfarm.node-id'
+
+
+@dataclasses.dataclass
+class NodeSpec:
+    """What a driver needs to boot one node."""
+
+    node_id: str
+    job_id: str
+    # Options for the agent, {group: {option: value}}. Holds the node's
+    # broker URL and secret: deliver it to the agent alone, never through
+    # an image, the environment of the job or a log.
+    agent_conf: dict
+    # A host directory holding the job's git repository (file:// jobs),
+    # to be served to the node read-only at the same path.
+    local_repo: str = None
+
+
+@dataclasses.dataclass
+class NodeStatus:
+    alive: bool
+    # Why the node is not alive, in words an operator can act on.
+    reason: str = None
+
+
+def render_agent_conf(agent_conf):
+    """The agent's configuration file as text (oslo.config INI)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    for group, options in agent_conf.items():
+        if group != 'DEFAULT':
+            parser.add_section(group)
+        for name, value in options.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                value = json.dumps(value)
+            parser.set(group, name, str(value))
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
+
+
+class NodeDriver(abc.ABC):
+    """Boots, watches and destroys nodes."""
+
+    #: Name of the driver, as in the entry point.
+    name = None
+
+    def __init__(self, conf, transport):
+        """``transport`` is the controller's RPC transport (the local
+        driver's in-process agents share it)."""
+        self.conf = conf
+        self.owner = conf.controller.controller_id
+
+    @abc.abstractmethod
+    def create(self, spec):
+        """Boot a node for ``spec`` (a NodeSpec) and start its agent.
+
+        Called once per node, from a launcher thread. Return the driver's
+        id of the node (``external_id``) as soon as the node is booting;
+        the agent's ``agent_ready`` call tells when it is up. Every
+        resource created carries the owner labels (OWNER_LABEL,
+        NODE_LABEL). On failure raise NodeBootError with a reason a
+        person can act on, and leave nothing behind.
+        """
+
+    @abc.abstractmethod
+    def delete(self, node_id, external_id):
+        """Destroy the node and everything it holds.
+
+        Idempotent: deleting a node that is already gone succeeds. Raise
+        DriverError only when the node may still exist.
+        """
+
+    @abc.abstractmethod
+    def status(self, node_id, external_id):
+        """Return a NodeStatus: is the node still there and running?
+
+        Called periodically for every booting or busy node.
+        """

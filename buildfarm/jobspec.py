@@ -1,0 +1,115 @@
+"""Validation of job specifications, shared by the CLI and the controller."""
+
+import os
+import re
+import urllib.parse
+
+from buildfarm import exception
+
+REPO_JOB = 'repo_job'
+DEFAULT_TIMEOUT = 3600
+MAX_TIMEOUT = 7 * 24 * 3600
+
+_FIELDS = {
+    'git_url': 'URL of the git repository to clone (required)',
+    'ref': 'branch, tag or commit sha to test (default: the remote HEAD)',
+    'cmd': 'shell command to run in the checkout (required)',
+    'timeout': 'seconds the command may run (default %d)' % DEFAULT_TIMEOUT,
+    'env': 'environment variables for the command, as a mapping',
+}
+_URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
+_SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$')
+_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+_REF = re.compile(r'^[A-Za-z0-9._/@+-]+$')
+
+
+def _invalid(message):
+    raise exception.InvalidJobSpec(message)
+
+
+def validate_git_url(url):
+    if not isinstance(url, str) or not url.strip():
+        _invalid('git_url is required: give the URL of a git repository.')
+    if _SCP_LIKE.match(url):
+        return url
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in _URL_SCHEMES:
+        _invalid('git_url %r is not a git URL: use %s or user@host:path.'
+                 % (redact_url(url),
+                    ', '.join(s + '://' for s in _URL_SCHEMES)))
+    if parsed.scheme == 'file':
+        if parsed.netloc or not parsed.path.startswith('/'):
+            _invalid('git_url %r is not a valid file URL: use '
+                     'file:///absolute/path.' % url)
+    elif not parsed.hostname or not parsed.path.strip('/'):
+        _invalid('git_url %r is not a git URL: it needs a host and a '
+                 'repository path.' % redact_url(url))
+    return url
+
+
+def redact_url(url):
+    """The URL without any password or token in it."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None and not (parsed.username and
+                                        parsed.scheme in ('http', 'https')):
+        return url
+    host = parsed.hostname or ''
+    if parsed.port:
+        host += ':%d' % parsed.port
+    return urllib.parse.urlunsplit(
+        (parsed.scheme, '***@' + host, parsed.path, parsed.query,
+         parsed.fragment))
+
+
+def local_repo_path(url):
+    """The host path of a file:// URL, or None for a remote URL."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != 'file':
+        return None
+    return os.path.normpath(urllib.parse.unquote(parsed.path))
+
+
+def validate_repo_job(spec):
+    """Return a normalised copy of a repo_job spec or raise InvalidJobSpec."""
+    if not isinstance(spec, dict):
+        _invalid('A job spec must be a mapping of fields; valid fields: %s.'
+                 % ', '.join(sorted(_FIELDS)))
+    unknown = sorted(set(spec) - set(_FIELDS))
+    if unknown:
+        _invalid('Unknown field(s) %s. Valid fields: %s.' % (
+            ', '.join(unknown), '; '.join(
+                '%s: %s' % item for item in sorted(_FIELDS.items()))))
+    git_url = validate_git_url(spec.get('git_url'))
+    ref = spec.get('ref') or None
+    if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)
+                            or ref.startswith('-') or '..' in ref):
+        _invalid('ref %r is not a valid branch, tag or commit sha.' % (ref,))
+    cmd = spec.get('cmd')
+    if not isinstance(cmd, str) or not cmd.strip():
+        _invalid('cmd is required and must not be empty: give the shell '
+                 'command to run in the checkout, for example "tox".')
+    timeout = spec.get('timeout', DEFAULT_TIMEOUT)
+    if isinstance(timeout, str):
+        try:
+            timeout = int(timeout)
+        except ValueError:
+            pass
+    if (isinstance(timeout, bool) or not isinstance(timeout, int)
+            or not 0 < timeout <= MAX_TIMEOUT):
+        _invalid('timeout must be a whole number of seconds between 1 and '
+                 '%d, got %r.' % (MAX_TIMEOUT, timeout))
+    env = spec.get('env') or {}
+    if not isinstance(env, dict):
+        _invalid('env must be a mapping of variable names to values.')
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            _invalid('env: %r is not a valid variable name.' % (name,))
+        if not isinstance(value, str):
+            _invalid('env: the value of %s must be a string.' % name)
+    return {'git_url': git_url, 'ref': ref, 'cmd': cmd, 'timeout': timeout,
+            'env': dict(env)}
+
+
+def stored_spec(spec):
+    """What the job store keeps of a spec: no credentials."""
+    return dict(spec, git_url=redact_url(spec['git_url']))
