@@ -74,56 +74,75 @@ class Command:
         reader.start()
         deadline = time.monotonic() + timeout
         how = EXITED
-        while proc.poll() is None:
+        while True:
             self._remember_tree(proc)
+            try:
+                proc.wait(timeout=self.POLL)
+                break
+            except subprocess.TimeoutExpired:
+                pass
             if cancel_event.is_set():
                 how = CANCELLED
                 break
             if time.monotonic() >= deadline:
                 how = TIMED_OUT
                 break
-            cancel_event.wait(self.POLL)
         # Also when the shell exited: nothing the job started may outlive it.
         self.stop_tree(proc)
         code = proc.wait()
         reader.join(timeout=10)
         return how, code
 
+    def _belongs(self, p, pgid):
+        """Is ``p`` one of the job's processes? Found by its process
+        group, by having been seen in the tree, or by the job id in its
+        environment (which also finds daemons that left the session)."""
+        if p.pid in self._seen:
+            return p.create_time() == self._seen[p.pid]
+        if os.getpgid(p.pid) == pgid:
+            return True
+        marker = self.env.get('BUILDFARM_JOB_ID')
+        return marker is not None and p.environ().get(
+            'BUILDFARM_JOB_ID') == marker
+
     def _survivors(self, proc):
-        procs = {}
-        for pid, created in self._seen.items():
-            try:
-                p = psutil.Process(pid)
-                if p.create_time() == created:
-                    procs[pid] = p
-            except psutil.Error:
-                pass
+        found = []
         for p in psutil.process_iter():
+            if p.pid in (proc.pid, os.getpid()):
+                continue
             try:
-                if os.getpgid(p.pid) == proc.pid:
-                    procs[p.pid] = p
+                if self._belongs(p, proc.pid) and _alive(p):
+                    found.append(p)
             except (OSError, psutil.Error):
                 pass
-        return [p for p in procs.values()
-                if p.pid != os.getpid() and p.status() != psutil.STATUS_ZOMBIE]
+        return found
 
     def stop_tree(self, proc):
-        """SIGTERM the job's processes, then SIGKILL what is left."""
+        """SIGTERM the job's processes, then SIGKILL what is left.
+
+        The shell itself is our child and is waited for through ``proc``
+        (psutil must not reap it, or its exit status would be lost).
+        """
         self._remember_tree(proc)
         procs = self._survivors(proc)
-        if not procs:
-            return
-        for sig, wait in ((signal.SIGTERM, self.kill_grace),
-                          (signal.SIGKILL, 5)):
+        for sig, grace in ((signal.SIGTERM, self.kill_grace),
+                           (signal.SIGKILL, 5)):
+            if proc.poll() is None:
+                proc.send_signal(sig)
             for p in procs:
                 try:
                     p.send_signal(sig)
                 except psutil.Error:
                     pass
-            _, procs = psutil.wait_procs(procs, timeout=wait)
-            procs = [p for p in procs if _alive(p)]
-            if not procs:
-                break
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                procs = [p for p in procs if _alive(p)]
+                if proc.poll() is not None and not procs:
+                    break
+                time.sleep(0.05)
+            else:
+                continue
+            break
         self._reap_orphans(proc)
 
     def _reap_orphans(self, proc):
@@ -140,6 +159,6 @@ class Command:
 
 def _alive(p):
     try:
-        return p.status() != psutil.STATUS_ZOMBIE
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
