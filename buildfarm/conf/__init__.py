@@ -6,11 +6,12 @@ from buildfarm.conf import agent
 from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
+from buildfarm.conf import image
 from buildfarm.conf import node
 
 
 def register_opts(conf):
-    for module in (agent, controller, database, docker, node):
+    for module in (agent, controller, database, docker, image, node):
         module.register_opts(conf)
 
 

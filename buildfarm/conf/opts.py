@@ -4,11 +4,12 @@ from buildfarm.conf import agent
 from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
+from buildfarm.conf import image
 from buildfarm.conf import node
 
 
 def list_opts():
     groups = {}
-    for module in (agent, controller, database, docker, node):
+    for module in (agent, controller, database, docker, image, node):
         groups.update(module.list_opts())
     return sorted(groups.items())

@@ -1,0 +1,168 @@
+"""The docker driver: a node is a container of the worker image.
+
+Containers are never privileged and never get the Docker socket: they run
+with every capability dropped except those the agent needs to hand the
+job to an unprivileged user, with no-new-privileges, an init, and memory,
+CPU and pids limits. The agent's configuration (broker URL, node secret)
+is copied into the created container before it starts, into a directory
+only root can read; it is in no image layer and no environment variable.
+"""
+
+import io
+import logging
+import tarfile
+import time
+
+import docker
+from docker import errors as docker_errors
+
+from buildfarm.drivers import base
+from buildfarm import exception
+
+LOG = logging.getLogger(__name__)
+
+AGENT_CONF_DIR = '/etc/buildfarm-agent'
+AGENT_CONF = AGENT_CONF_DIR + '/agent.conf'
+NODE_CA_BUNDLE = AGENT_CONF_DIR + '-ca.crt'
+WORKSPACE = '/var/lib/buildfarm-agent'
+# What the agent (root in the container) needs, and nothing more: switch
+# to the job user, give it the checkout, stop its processes.
+CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID',
+                'SETUID']
+
+
+def _conf_archive(text):
+    """A tar holding the agent's configuration, readable by root only."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        folder = tarfile.TarInfo(AGENT_CONF_DIR.lstrip('/'))
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(folder)
+        data = text.encode()
+        info = tarfile.TarInfo(AGENT_CONF.lstrip('/'))
+        info.size, info.mode, info.mtime = len(data), 0o600, time.time()
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class DockerDriver(base.NodeDriver):
+
+    name = 'docker'
+
+    def __init__(self, conf, transport):
+        super().__init__(conf, transport)
+        self.client = self._client()
+
+    def _client(self):
+        return docker.DockerClient(base_url=self.conf.docker.base_url)
+
+    def _labels(self, node_id):
+        return {base.OWNER_LABEL: self.owner, base.NODE_LABEL: node_id}
+
+    def _volumes(self, spec):
+        volumes = {}
+        if self.conf.node.ca_bundle:
+            volumes[self.conf.node.ca_bundle] = {'bind': NODE_CA_BUNDLE,
+                                                 'mode': 'ro'}
+        if spec.local_repo:
+            volumes[spec.local_repo] = {'bind': spec.local_repo,
+                                        'mode': 'ro'}
+        return volumes
+
+    def container_kwargs(self, spec):
+        opts = self.conf.docker
+        return dict(
+            image=opts.image,
+            command=['buildfarm-agent', '--config-file', AGENT_CONF],
+            name='buildfarm-node-%s' % spec.node_id,
+            labels=self._labels(spec.node_id),
+            network_mode=opts.network_mode,
+            mem_limit=opts.memory_limit,
+            nano_cpus=int(opts.cpus * 1e9),
+            pids_limit=opts.pids_limit,
+            init=True,
+            privileged=False,
+            cap_drop=['ALL'],
+            cap_add=CAPABILITIES,
+            security_opt=['no-new-privileges'],
+            volumes=self._volumes(spec),
+            detach=True,
+        )
+
+    def create(self, spec):
+        agent_conf = {g: dict(o) for g, o in spec.agent_conf.items()}
+        agent = agent_conf.setdefault('agent', {})
+        agent['workspace'] = WORKSPACE
+        if self.conf.node.ca_bundle:
+            agent['ca_bundle'] = NODE_CA_BUNDLE
+        try:
+            container = self.client.containers.create(
+                **self.container_kwargs(spec))
+        except docker_errors.ImageNotFound:
+            raise exception.NodeBootError(
+                'The worker image %r is not on the Docker engine. Build it '
+                'with "buildfarm image build --format docker" or set '
+                '[docker] image.' % self.conf.docker.image)
+        except docker_errors.DockerException as e:
+            raise exception.NodeBootError(
+                'Docker could not create the node container: %s' % e)
+        try:
+            container.put_archive('/', _conf_archive(
+                base.render_agent_conf(agent_conf)))
+            container.start()
+        except docker_errors.DockerException as e:
+            self._remove(container)
+            raise exception.NodeBootError(
+                'Docker could not start the node container: %s' % e)
+        LOG.info('Node %s: container %s started.', spec.node_id,
+                 container.short_id)
+        return container.id
+
+    def _remove(self, container):
+        try:
+            container.remove(force=True)
+        except docker_errors.NotFound:
+            pass
+
+    def delete(self, node_id, external_id):
+        try:
+            if external_id:
+                container = self.client.containers.get(external_id)
+            else:
+                # Booting failed before Docker gave an id: find it by label.
+                found = self.client.containers.list(all=True, filters={
+                    'label': '%s=%s' % (base.NODE_LABEL, node_id)})
+                container = found[0] if found else None
+            if container is not None:
+                self._remove(container)
+        except docker_errors.NotFound:
+            return
+        except docker_errors.DockerException as e:
+            raise exception.DriverError(
+                'Could not remove the container of node %s: %s'
+                % (node_id, e))
+
+    def status(self, node_id, external_id):
+        try:
+            container = self.client.containers.get(external_id)
+        except docker_errors.NotFound:
+            return base.NodeStatus(False, 'the container of node %s is gone'
+                                   % node_id)
+        if container.status in ('created', 'running'):
+            return base.NodeStatus(True)
+        state = container.attrs.get('State', {})
+        reason = 'the container of node %s stopped (status %s, exit code %s%s)' % (
+            node_id, container.status, state.get('ExitCode'),
+            ', out of memory' if state.get('OOMKilled') else '')
+        tail = self._log_tail(container)
+        if tail:
+            reason += '; its last output: %s' % tail
+        return base.NodeStatus(False, reason)
+
+    def _log_tail(self, container):
+        try:
+            lines = container.logs(tail=5).decode(errors='replace')
+        except docker_errors.DockerException:
+            return ''
+        return ' | '.join(ln.strip() for ln in lines.splitlines()
+                          if ln.strip())[-500:]

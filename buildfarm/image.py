@@ -1,0 +1,70 @@
+"""Building worker images."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import docker
+from docker import errors as docker_errors
+
+from buildfarm import exception
+
+DOCKERFILE = os.path.join('dockerfiles', 'worker', 'Dockerfile')
+
+
+def source_tree():
+    """The buildfarm source tree this package was installed from."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isfile(os.path.join(top, DOCKERFILE)):
+        raise exception.ImageBuildError(
+            'No buildfarm source tree found next to %s; run the build from '
+            'a checkout installed with "pip install -e" or pass --source.'
+            % top)
+    return top
+
+
+def _wheels(source, dest, progress):
+    progress('building wheels of buildfarm and its dependencies')
+    cmd = [sys.executable, '-m', 'pip', 'wheel', '--quiet',
+           '--wheel-dir', dest, source]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise exception.ImageBuildError(
+            'pip wheel failed: %s' % result.stderr.strip()[-2000:])
+
+
+def build_docker(tag, base_image, source=None, progress=print,
+                 base_url=None):
+    """Build the container worker image; return its id.
+
+    ``progress`` receives one line at a time.
+    """
+    source = source or source_tree()
+    client = docker.DockerClient(base_url=base_url) if base_url else \
+        docker.from_env()
+    try:
+        client.images.get(base_image)
+    except docker_errors.ImageNotFound:
+        progress('base image %s is not local; Docker will pull it'
+                 % base_image)
+    with tempfile.TemporaryDirectory(prefix='buildfarm-image-') as ctx:
+        shutil.copy(os.path.join(source, DOCKERFILE), ctx)
+        _wheels(source, os.path.join(ctx, 'wheels'), progress)
+        progress('building %s from %s' % (tag, base_image))
+        image_id = None
+        try:
+            for event in client.api.build(
+                    path=ctx, tag=tag, rm=True, forcerm=True, decode=True,
+                    buildargs={'BASE_IMAGE': base_image}):
+                if 'stream' in event and event['stream'].strip():
+                    progress(event['stream'].rstrip())
+                if 'error' in event:
+                    raise exception.ImageBuildError(
+                        'docker build failed: %s' % event['error'].strip())
+                if 'aux' in event:
+                    image_id = event['aux'].get('ID')
+        except docker_errors.DockerException as e:
+            raise exception.ImageBuildError('docker build failed: %s' % e)
+    return image_id or client.images.get(tag).id
