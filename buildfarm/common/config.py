@@ -1,8 +1,5 @@
 """Loading configuration and setting up logging for the commands."""
 
-import logging
-import warnings
-
 from oslo_log import log as oslo_log
 
 from buildfarm.common import rpc
@@ -21,7 +18,3 @@ def load(argv, default_config_files=None):
 
 def setup_logging(conf):
     oslo_log.setup(conf, 'buildfarm')
-    # oslo.messaging pulls in oslo.service's eventlet backend on import;
-    # we use the threading executor and do not need the warning.
-    warnings.filterwarnings('ignore', module='oslo_service')
-    logging.captureWarnings(True)

@@ -6,10 +6,15 @@ oslo_messaging.
 """
 
 import threading
+import warnings
 
-import oslo_messaging as messaging
-from oslo_messaging import opts as messaging_opts
-from oslo_messaging.rpc import dispatcher
+# oslo.messaging imports oslo.service's eventlet backend, which warns on
+# import; buildfarm uses the threading executor and never eventlet.
+warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+
+import oslo_messaging as messaging  # noqa: E402
+from oslo_messaging import opts as messaging_opts  # noqa: E402
+from oslo_messaging.rpc import dispatcher  # noqa: E402
 
 CONTROLLER_TOPIC = 'buildfarm-controller'
 AGENT_TOPIC = 'buildfarm-agent'
@@ -72,6 +77,12 @@ def get_server(transport, topic, server, endpoints):
     return messaging.get_rpc_server(
         transport, target, endpoints, executor='threading',
         access_policy=dispatcher.DefaultRPCAccessPolicy)
+
+
+def expected_exceptions(*exceptions):
+    """Decorator for endpoints: these errors go back to the caller without
+    a traceback in the server's log."""
+    return messaging.expected_exceptions(*exceptions)
 
 
 def target(version, namespace=None):

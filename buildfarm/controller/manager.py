@@ -2,6 +2,9 @@
 
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
+from buildfarm import exception
+
+_expected = rpc.expected_exceptions(exception.BuildfarmError)
 
 
 class ControllerManager:
@@ -12,18 +15,23 @@ class ControllerManager:
     def __init__(self, engine):
         self.engine = engine
 
+    @_expected
     def repo_job(self, context, spec):
         return self.engine.submit(spec)
 
+    @_expected
     def get_job(self, context, job_id):
         return self.engine.get_job(job_id)
 
+    @_expected
     def list_jobs(self, context, state=None, limit=None):
         return self.engine.list_jobs(state=state, limit=limit)
 
+    @_expected
     def cancel_job(self, context, job_id):
         return self.engine.cancel(job_id)
 
+    @_expected
     def get_log(self, context, job_id, offset=0, length=65536):
         return self.engine.get_log(job_id, offset, length)
 
@@ -41,22 +49,26 @@ class NodeCallbackManager:
     def __init__(self, engine):
         self.engine = engine
 
+    @_expected
     def agent_ready(self, context, node_id, facts, auth):
         self.engine.verify(node_id, 'agent_ready',
                            {'node_id': node_id, 'facts': facts}, auth)
         return self.engine.agent_ready(node_id, facts)
 
+    @_expected
     def heartbeat(self, context, node_id, job_id, facts, auth):
         self.engine.verify(node_id, 'heartbeat', {
             'node_id': node_id, 'job_id': job_id, 'facts': facts}, auth)
         self.engine.heartbeat(node_id, job_id, facts)
 
+    @_expected
     def log_chunk(self, context, node_id, job_id, seq, data, auth):
         self.engine.verify(node_id, 'log_chunk', {
             'node_id': node_id, 'job_id': job_id, 'seq': seq, 'data': data},
             auth)
         return self.engine.log_chunk(node_id, job_id, seq, data)
 
+    @_expected
     def report(self, context, node_id, job_id, result, auth):
         self.engine.verify(node_id, 'report', {
             'node_id': node_id, 'job_id': job_id, 'result': result}, auth)

@@ -1,0 +1,66 @@
+"""What the job commands share: the client, job columns, log following."""
+
+import sys
+import time
+
+from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
+from buildfarm import states
+
+PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'report')
+COLUMNS = ('id', 'state', 'exit_code', 'commit', 'reason', 'git_url', 'ref',
+           'cmd', 'timeout', 'node_id', 'log_path', 'created_at',
+           'finished_at') + PHASES
+
+# Exit status of "run" and "job submit --wait".
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
+
+
+def client(conf, transport=None):
+    transport = transport or rpc.get_transport(conf)
+    return rpcapi.ControllerAPI(transport,
+                                timeout=conf.controller.rpc_timeout)
+
+
+def job_row(job):
+    """A job as one row of COLUMNS; phase timings in seconds."""
+    flat = dict(job, **job['spec'])
+    timings = job.get('timings') or {}
+    for phase in PHASES:
+        value = timings.get(phase)
+        flat[phase] = round(value, 3) if value is not None else None
+    return tuple(flat.get(c) for c in COLUMNS)
+
+
+def exit_status(job):
+    if job['state'] == states.SUCCEEDED:
+        return EXIT_SUCCEEDED
+    if job['state'] == states.ERROR:
+        return EXIT_NOT_RUN
+    return EXIT_FAILED
+
+
+def follow(api, job_id, out=None, interval=0.5):
+    """Write the job's log to ``out`` until the job ended; return it."""
+    out = out or sys.stderr
+    offset = 0
+    while True:
+        chunk = api.get_log(job_id, offset)
+        if chunk['data']:
+            out.write(chunk['data'])
+            out.flush()
+        offset = chunk['offset']
+        if chunk['finished']:
+            return api.get_job(job_id)
+        if not chunk['data']:
+            time.sleep(interval)
+
+
+def parse_env(pairs):
+    env = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition('=')
+        if not sep:
+            raise ValueError('--env takes NAME=VALUE, got %r' % pair)
+        env[name] = value
+    return env

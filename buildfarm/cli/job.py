@@ -1,0 +1,145 @@
+"""buildfarm job submit|show|list|logs|cancel."""
+
+from cliff import command
+from cliff import lister
+from cliff import show
+
+from buildfarm.cli import common
+from buildfarm.common import rpc
+from buildfarm import exception
+
+
+class JobShowOne(show.ShowOne):
+    """A command that shows one job and sets its own exit status."""
+
+    #: Exit status when the controller answers with an error.
+    error_status = 1
+
+    def run(self, parsed_args):
+        self.exit_status = 0
+        try:
+            super().run(parsed_args)
+        except exception.BuildfarmError as e:
+            self.app.stderr.write('buildfarm: error: %s\n' % e)
+            return self.error_status
+        except rpc.MessagingTimeout:
+            self.app.stderr.write(
+                'buildfarm: error: the controller did not answer; is '
+                'buildfarm-controller running, and is transport_url in the '
+                'configuration file right?\n')
+            return self.error_status
+        return self.exit_status
+
+
+class SubmitJob(JobShowOne):
+    """Submit a repo_job: clone a repository at a ref, run a command."""
+
+    error_status = common.EXIT_NOT_RUN
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--git-url', required=True,
+                            help='URL of the git repository')
+        parser.add_argument('--ref', help='branch, tag or commit sha '
+                            '(default: the remote HEAD)')
+        parser.add_argument('--cmd', required=True,
+                            help='shell command to run in the checkout')
+        parser.add_argument('--timeout', type=int,
+                            help='seconds the command may run')
+        parser.add_argument('--env', action='append', metavar='NAME=VALUE',
+                            help='environment variable for the command; '
+                                 'may be repeated')
+        parser.add_argument('--wait', action='store_true',
+                            help='stream the log (to stderr) and exit 0 if '
+                                 'the command succeeded, 1 if it failed or '
+                                 'timed out, 2 if the job could not run')
+        return parser
+
+    def take_action(self, parsed_args):
+        spec = {'git_url': parsed_args.git_url, 'ref': parsed_args.ref,
+                'cmd': parsed_args.cmd}
+        if parsed_args.timeout is not None:
+            spec['timeout'] = parsed_args.timeout
+        try:
+            spec['env'] = common.parse_env(parsed_args.env)
+        except ValueError as e:
+            raise exception.InvalidJobSpec(str(e))
+        api = common.client(self.app.conf)
+        job = api.repo_job(spec)
+        if parsed_args.wait:
+            job = common.follow(api, job['id'], self.app.stderr)
+            self.exit_status = common.exit_status(job)
+        return common.COLUMNS, common.job_row(job)
+
+
+class ShowJob(JobShowOne):
+    """Show a job: state, exit code, tested commit, reason, timings."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', help='job id')
+        return parser
+
+    def take_action(self, parsed_args):
+        job = common.client(self.app.conf).get_job(parsed_args.job_id)
+        return common.COLUMNS, common.job_row(job)
+
+
+class CancelJob(JobShowOne):
+    """Cancel a job; a running command is stopped, its node destroyed."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', help='job id')
+        return parser
+
+    def take_action(self, parsed_args):
+        job = common.client(self.app.conf).cancel_job(parsed_args.job_id)
+        return common.COLUMNS, common.job_row(job)
+
+
+class ListJobs(lister.Lister):
+    """List jobs, newest first."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--state', help='only jobs in this state')
+        parser.add_argument('--limit', type=int, default=50,
+                            help='at most this many jobs (default 50)')
+        return parser
+
+    def take_action(self, parsed_args):
+        jobs = common.client(self.app.conf).list_jobs(
+            state=parsed_args.state, limit=parsed_args.limit)
+        columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
+                   'created_at')
+        rows = [tuple(dict(j, **j['spec']).get(c) for c in columns)
+                for j in jobs]
+        return columns, rows
+
+
+class JobLogs(command.Command):
+    """Print a job's log; with --follow, until the job ends."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', help='job id')
+        parser.add_argument('--follow', action='store_true',
+                            help='keep printing until the job ends')
+        return parser
+
+    def take_action(self, parsed_args):
+        api = common.client(self.app.conf)
+        out = self.app.stdout
+        if parsed_args.follow:
+            common.follow(api, parsed_args.job_id, out)
+            return 0
+        offset = 0
+        while True:
+            chunk = api.get_log(parsed_args.job_id, offset)
+            out.write(chunk['data'])
+            if not chunk['data']:
+                break
+            offset = chunk['offset']
+        out.flush()
+        return 0

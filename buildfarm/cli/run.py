@@ -1,0 +1,111 @@
+"""buildfarm run: one job in all-in-one mode.
+
+The controller runs in this process with SQLite in a temporary directory.
+With the local driver the agent runs here too, over the in-process
+``fake://`` transport; with the docker driver the agent is in a container
+and both talk through the configured broker.
+"""
+
+import os
+import shutil
+import tempfile
+import uuid
+
+from buildfarm.cli import common
+from buildfarm.cli import job as job_cmd
+from buildfarm.common import rpc
+from buildfarm.controller import service
+from buildfarm import exception
+
+
+def _repo_url(repo):
+    """A local path becomes a file:// URL; a URL is kept as it is."""
+    if '://' in repo or ('@' in repo and ':' in repo):
+        return repo, None
+    path = os.path.realpath(repo)
+    if not os.path.isdir(path):
+        raise exception.InvalidJobSpec(
+            '--repo %s: no such directory (give a local git repository '
+            'or a URL).' % repo)
+    if not os.path.exists(os.path.join(path, '.git')) and \
+            not os.path.exists(os.path.join(path, 'HEAD')):
+        raise exception.InvalidJobSpec(
+            '--repo %s: not a git repository.' % repo)
+    return 'file://' + path, path
+
+
+class Run(job_cmd.JobShowOne):
+    """Run one repo_job in all-in-one mode and stream its log to stderr.
+
+    Exits 0 if the command succeeded, 1 if it failed or timed out, 2 if
+    the job could not run (bad input, clone failure, no node).
+    """
+
+    error_status = common.EXIT_NOT_RUN
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--repo', required=True, metavar='PATH_OR_URL',
+                            help='local git repository or git URL')
+        parser.add_argument('--ref', help='branch, tag or commit sha')
+        parser.add_argument('--cmd', required=True,
+                            help='shell command to run in the checkout')
+        parser.add_argument('--timeout', type=int,
+                            help='seconds the command may run')
+        parser.add_argument('--env', action='append', metavar='NAME=VALUE',
+                            help='environment variable for the command')
+        parser.add_argument('--driver', choices=['local', 'docker'],
+                            default='local',
+                            help='local: the job runs on this machine as an '
+                                 'unprivileged user (default); docker: in '
+                                 'a fresh container of the worker image')
+        parser.add_argument('--transport-url',
+                            help='broker for --driver docker (default: '
+                                 'transport_url of the configuration)')
+        return parser
+
+    def _configure(self, args, workdir, local_path):
+        conf = self.app.conf
+        conf.set_override('connection', 'sqlite:///%s/buildfarm.sqlite'
+                          % workdir, 'database')
+        conf.set_override('log_dir', os.path.join(workdir, 'logs'),
+                          'controller')
+        conf.set_override('driver', args.driver, 'controller')
+        conf.set_override('controller_id', 'buildfarm-run-%s'
+                          % uuid.uuid4().hex[:8], 'controller')
+        if local_path:
+            conf.set_override('allowed_local_repo_dirs', [local_path],
+                              'controller')
+        if args.driver == 'local':
+            conf.set_override('transport_url', 'fake://')
+        elif args.transport_url:
+            conf.set_override('transport_url', args.transport_url)
+        return conf
+
+    def take_action(self, args):
+        git_url, local_path = _repo_url(args.repo)
+        spec = {'git_url': git_url, 'ref': args.ref, 'cmd': args.cmd,
+                'env': common.parse_env(args.env)}
+        if args.timeout is not None:
+            spec['timeout'] = args.timeout
+        workdir = tempfile.mkdtemp(prefix='buildfarm-run-')
+        conf = self._configure(args, workdir, local_path)
+        controller = None
+        try:
+            controller = service.ControllerService(conf)
+            controller.start()
+            api = common.client(conf, controller.transport)
+            job = api.repo_job(spec)
+            try:
+                job = common.follow(api, job['id'], self.app.stderr)
+            except KeyboardInterrupt:
+                self.app.stderr.write('\ncancelling job %s\n' % job['id'])
+                api.cancel_job(job['id'])
+                job = common.follow(api, job['id'], self.app.stderr)
+            self.exit_status = common.exit_status(job)
+            return common.COLUMNS, common.job_row(job)
+        finally:
+            if controller is not None:
+                controller.stop()
+                rpc.forget_transport(conf.transport_url)
+            shutil.rmtree(workdir, ignore_errors=True)
