@@ -177,12 +177,14 @@ class Engine:
         marks = self._marks.setdefault(job_id, {'created': time.monotonic()})
         marks['launch'] = time.monotonic()
         node_id = str(uuid.uuid4())
+        self.store.create_node(node_id, self.driver.name, job_id)
         job = self.store.update_job(
             job_id, [states.QUEUED], state=states.BOOTING, node_id=node_id,
             timings={'queued': marks['launch'] - marks['created']})
-        if job is None:
-            return  # cancelled while queued
-        self.store.create_node(node_id, self.driver.name, job_id)
+        if job is None:  # cancelled while queued
+            self.store.update_node(node_id, state=states.NODE_DELETED,
+                                   deleted_at=db_api.utcnow())
+            return
         git_url = self._git_urls.get(job_id, job['spec']['git_url'])
         spec = driver_base.NodeSpec(
             node_id=node_id, job_id=job_id,
@@ -221,9 +223,9 @@ class Engine:
                         node_id)
             raise
 
-    def _node_job(self, node_id, job_id=None):
+    def _node_job(self, node_id, job_id=None, live=True):
         node = self.store.get_node(node_id)
-        if node is None or node['state'] not in states.NODE_LIVE:
+        if node is None or (live and node['state'] not in states.NODE_LIVE):
             raise exception.AgentAuthError('Unknown node %s.' % node_id)
         if job_id is not None and node['job_id'] != job_id:
             LOG.warning('Rejected message of node %s for job %s: the node '
@@ -263,7 +265,9 @@ class Engine:
         return {'ack': seq}
 
     def report(self, node_id, job_id, result):
-        self._node_job(node_id, job_id)
+        # A resend may arrive after the node was destroyed: it is still
+        # that node's job, and is acknowledged as a duplicate.
+        self._node_job(node_id, job_id, live=False)
         state = result.get('state')
         if state not in _REPORT_STATES:
             state = states.ERROR

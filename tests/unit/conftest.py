@@ -1,0 +1,58 @@
+import subprocess
+import uuid
+
+import pytest
+
+from buildfarm.common import config
+from buildfarm.common import rpc
+from buildfarm.controller import service
+
+NODE_KEY = 'unit-test-node-key'
+
+
+@pytest.fixture
+def conf(tmp_path):
+    conf = config.load([], default_config_files=[])
+    url = 'fake://unit-%s/' % uuid.uuid4().hex
+    conf.set_override('transport_url', url)
+    conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp_path,
+                      'database')
+    conf.set_override('log_dir', str(tmp_path / 'logs'), 'controller')
+    conf.set_override('driver', 'fake', 'controller')
+    conf.set_override('node_secret_key', NODE_KEY, 'controller')
+    conf.set_override('monitor_interval', 3600, 'controller')
+    yield conf
+    rpc.forget_transport(url)
+
+
+@pytest.fixture
+def controller(conf):
+    ctl = service.ControllerService(conf)
+    ctl.start()
+    yield ctl
+    ctl.stop()
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """A local repository with a branch main, a tag v1 and two commits."""
+    path = tmp_path / 'repo'
+    env = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.com',
+           'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@example.com',
+           'PATH': '/usr/bin:/bin'}
+
+    def git(*args):
+        return subprocess.run(['git', *args], cwd=path, env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    path.mkdir()
+    git('init', '-q', '-b', 'main')
+    (path / 'file').write_text('one\n')
+    git('add', 'file')
+    git('commit', '-qm', 'one')
+    git('tag', 'v1')
+    first = git('rev-parse', 'HEAD')
+    (path / 'file').write_text('two\n')
+    git('commit', '-qam', 'two')
+    return {'path': str(path), 'url': 'file://%s' % path,
+            'first': first, 'head': git('rev-parse', 'HEAD')}

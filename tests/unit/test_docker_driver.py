@@ -1,0 +1,85 @@
+"""The docker driver's logic, with the Docker client faked (fake driver)."""
+
+import pytest
+
+from buildfarm.drivers import base
+from buildfarm.drivers.docker import driver as docker_driver
+from buildfarm.drivers.fake import driver as fake_driver
+from buildfarm import exception
+
+SECRET = 'the-node-secret'
+
+
+def _spec(local_repo=None):
+    return base.NodeSpec(
+        node_id='node-1', job_id='job-1', local_repo=local_repo,
+        agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
+                    'agent': {'node_id': 'node-1', 'node_secret': SECRET,
+                              'job_env': '{}'}})
+
+
+@pytest.fixture
+def driver(conf):
+    conf.set_override('ca_bundle', '/etc/ssl/certs/ca-certificates.crt',
+                      'node')
+    return fake_driver.FakeDriver(conf, None)
+
+
+def test_container_is_confined_and_labelled(driver, conf):
+    container_id = driver.create(_spec('/srv/repo'))
+    container = driver.client.containers.get(container_id)
+    kw = container.kwargs
+    assert kw['privileged'] is False
+    assert kw['cap_drop'] == ['ALL']
+    assert 'SYS_ADMIN' not in kw['cap_add']
+    assert kw['security_opt'] == ['no-new-privileges']
+    assert kw['init'] is True
+    assert kw['pids_limit'] == conf.docker.pids_limit
+    assert kw['mem_limit'] == conf.docker.memory_limit
+    assert kw['network_mode'] == conf.docker.network_mode
+    assert kw['labels'] == {base.OWNER_LABEL: conf.controller.controller_id,
+                            base.NODE_LABEL: 'node-1'}
+    binds = kw['volumes']
+    assert all('docker.sock' not in path for path in binds)
+    assert all(v['mode'] == 'ro' for v in binds.values())
+    assert binds['/srv/repo']['bind'] == '/srv/repo'
+    assert container.status == 'running'
+
+
+def test_agent_configuration_is_root_only_and_not_in_the_environment(
+        driver):
+    container = driver.client.containers.get(driver.create(_spec()))
+    assert SECRET not in repr(container.kwargs)
+    mode, _ = container.files['/' + docker_driver.AGENT_CONF_DIR.lstrip('/')]
+    assert mode == 0o700
+    mode, text = container.files[docker_driver.AGENT_CONF]
+    assert mode == 0o600
+    assert 'node_secret = %s' % SECRET in text
+    assert 'ca_bundle = %s' % docker_driver.NODE_CA_BUNDLE in text
+
+
+def test_missing_worker_image_is_a_clear_boot_error(driver, conf):
+    conf.set_override('image', 'no-such-image:latest', 'docker')
+    with pytest.raises(exception.NodeBootError,
+                       match="worker image 'no-such-image:latest'.*"
+                             'buildfarm image build'):
+        driver.create(_spec())
+    assert driver.client.containers.by_id == {}
+
+
+def test_status_says_why_a_node_died_and_delete_is_idempotent(driver):
+    container_id = driver.create(_spec())
+    assert driver.status('node-1', container_id).alive
+    driver.client.containers.get(container_id).kill(137)
+    status = driver.status('node-1', container_id)
+    assert not status.alive
+    assert 'exit code 137' in status.reason
+    driver.delete('node-1', container_id)
+    driver.delete('node-1', container_id)
+    assert not driver.status('node-1', container_id).alive
+
+
+def test_delete_without_an_id_finds_the_container_by_label(driver):
+    driver.create(_spec())
+    driver.delete('node-1', None)
+    assert driver.client.containers.by_id == {}
