@@ -79,7 +79,7 @@ class Engine:
     def _recover(self):
         """Make the stored state true again after a controller restart."""
         for node in self.store.live_nodes():
-            job = self.store.get_job(node['job_id']) if node['job_id'] else None
+            job = node['job_id'] and self.store.get_job(node['job_id'])
             if job and job['state'] in (states.BOOTING, states.RUNNING):
                 self._end(job['id'], states.ERROR, reason=(
                     'The controller restarted while the job was on node %s; '

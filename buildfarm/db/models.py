@@ -1,7 +1,7 @@
 """SQLAlchemy models of the job store. Changes need an alembic migration."""
 
-from sqlalchemy import orm
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 
 class Base(orm.DeclarativeBase):

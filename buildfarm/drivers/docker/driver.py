@@ -151,9 +151,10 @@ class DockerDriver(base.NodeDriver):
         if container.status in ('created', 'running'):
             return base.NodeStatus(True)
         state = container.attrs.get('State', {})
-        reason = 'the container of node %s stopped (status %s, exit code %s%s)' % (
-            node_id, container.status, state.get('ExitCode'),
-            ', out of memory' if state.get('OOMKilled') else '')
+        oom = ', out of memory' if state.get('OOMKilled') else ''
+        reason = ('the container of node %s stopped (status %s, exit code '
+                  '%s%s)' % (node_id, container.status,
+                             state.get('ExitCode'), oom))
         tail = self._log_tail(container)
         if tail:
             reason += '; its last output: %s' % tail
