@@ -16,6 +16,10 @@ TIMED_OUT = 'timed_out'
 CANCELLED = 'cancelled'
 
 
+# Shells of the commands running in this process, never taken for orphans.
+_running_shells = set()
+
+
 def become_subreaper():
     """Orphaned job processes are re-parented to us, so none escapes."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -68,6 +72,7 @@ class Command:
     def run(self, timeout, cancel_event):
         """Run to the end, the timeout or a cancel; return (how, code)."""
         proc = self._popen()
+        _running_shells.add(proc.pid)
         self._seen[proc.pid] = psutil.Process(proc.pid).create_time()
         reader = threading.Thread(target=self._read, args=(proc.stdout,),
                                   daemon=True)
@@ -90,20 +95,32 @@ class Command:
         # Also when the shell exited: nothing the job started may outlive it.
         self.stop_tree(proc)
         code = proc.wait()
+        _running_shells.discard(proc.pid)
         reader.join(timeout=10)
         return how, code
 
     def _belongs(self, p, pgid):
-        """Is ``p`` one of the job's processes? Found by its process
-        group, by having been seen in the tree, or by the job id in its
-        environment (which also finds daemons that left the session)."""
+        """Is ``p`` one of the job's processes?
+
+        Found by its process group, by having been seen in the tree, by
+        the job id in its environment (readable where we may trace), or,
+        for daemons that left the session and were re-parented to us (we
+        are a subreaper), by being our child running as the job's user.
+        """
         if p.pid in self._seen:
             return p.create_time() == self._seen[p.pid]
         if os.getpgid(p.pid) == pgid:
             return True
+        if (self.user is not None and p.ppid() == os.getpid()
+                and p.uids().real == self.user.pw_uid
+                and p.pid not in _running_shells):
+            return True
         marker = self.env.get('BUILDFARM_JOB_ID')
-        return marker is not None and p.environ().get(
-            'BUILDFARM_JOB_ID') == marker
+        try:
+            return marker is not None and p.environ().get(
+                'BUILDFARM_JOB_ID') == marker
+        except psutil.AccessDenied:
+            return False
 
     def _survivors(self, proc):
         found = []

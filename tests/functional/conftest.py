@@ -1,0 +1,212 @@
+"""Fixtures for functional tests: a real RabbitMQ, Docker engine and git
+daemon on 127.0.0.1. .ci/run installs and starts them."""
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+import uuid
+
+import docker
+import pytest
+
+from buildfarm.common import config
+from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
+from buildfarm.controller import service
+from buildfarm.drivers import base
+from buildfarm import states
+
+IMAGE = os.environ.get('BUILDFARM_TEST_IMAGE', 'buildfarm-worker:latest')
+CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
+NODE_KEY = 'functional-test-node-key'
+GIT_ENV = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.com',
+           'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@example.com',
+           'PATH': '/usr/bin:/bin'}
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _rabbitmqctl(*args):
+    subprocess.run(['rabbitmqctl', '-q', *args], check=True,
+                   capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope='session')
+def make_vhost():
+    """Make a RabbitMQ vhost with its own user; return its transport URL.
+
+    The password is random, so a test can look for it where it must not
+    be (logs, job output).
+    """
+    made = []
+
+    def make():
+        name = 'bf-test-%s' % uuid.uuid4().hex[:10]
+        password = 'pw-%s' % secrets.token_hex(12)
+        _rabbitmqctl('add_vhost', name)
+        _rabbitmqctl('add_user', name, password)
+        _rabbitmqctl('set_permissions', '-p', name, name, '.*', '.*', '.*')
+        made.append(name)
+        return 'rabbit://%s:%s@127.0.0.1:5672/%s' % (name, password, name)
+
+    yield make
+    for name in made:
+        subprocess.run(['rabbitmqctl', '-q', 'delete_vhost', name],
+                       capture_output=True)
+        subprocess.run(['rabbitmqctl', '-q', 'delete_user', name],
+                       capture_output=True)
+
+
+@pytest.fixture(scope='session')
+def docker_client():
+    client = docker.from_env()
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail('The worker image %s is missing: run "buildfarm image '
+                    'build --format docker" (see .ci/run).' % IMAGE)
+    return client
+
+
+def _git(path, *args):
+    return subprocess.run(['git', *args], cwd=path, env=GIT_ENV, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope='session')
+def git_server(tmp_path_factory):
+    """A git daemon on 127.0.0.1 serving repository "project"."""
+    base_dir = tmp_path_factory.mktemp('git')
+    repo = base_dir / 'project'
+    repo.mkdir()
+    _git(repo, 'init', '-q', '-b', 'main')
+    (repo / 'version').write_text('one\n')
+    _git(repo, 'add', 'version')
+    _git(repo, 'commit', '-qm', 'one')
+    _git(repo, 'tag', 'v1')
+    v1 = _git(repo, 'rev-parse', 'HEAD')
+    (repo / 'version').write_text('two\n')
+    _git(repo, 'commit', '-qam', 'two')
+    port = _free_port()
+    daemon = subprocess.Popen(
+        ['git', 'daemon', '--export-all', '--reuseaddr', '--listen=127.0.0.1',
+         '--port=%d' % port, '--base-path=%s' % base_dir, str(base_dir)],
+        stderr=subprocess.DEVNULL)
+    url = 'git://127.0.0.1:%d/project' % port
+    for _ in range(100):
+        if subprocess.run(['git', 'ls-remote', url],
+                          capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    yield {'url': url, 'port': port, 'path': str(repo), 'v1': v1,
+           'head': _git(repo, 'rev-parse', 'HEAD')}
+    daemon.terminate()
+    daemon.wait()
+
+
+def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
+    conf = config.load([], default_config_files=[])
+    conf.set_override('transport_url', transport_url)
+    conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp_path,
+                      'database')
+    settings = {
+        ('controller', 'driver'): 'docker',
+        ('controller', 'controller_id'): controller_id,
+        ('controller', 'log_dir'): str(tmp_path / 'logs'),
+        ('controller', 'node_secret_key'): NODE_KEY,
+        ('controller', 'monitor_interval'): 1,
+        ('controller', 'boot_timeout'): 60,
+        ('docker', 'image'): IMAGE,
+        ('docker', 'network_mode'): 'host',
+        ('docker', 'memory_limit'): '512m',
+        ('node', 'ca_bundle'): CA_BUNDLE,
+    }
+    settings.update(overrides or {})
+    for (group, name), value in settings.items():
+        conf.set_override(name, value, group)
+    return conf
+
+
+def owned_containers(client, controller_id):
+    return client.containers.list(all=True, filters={
+        'label': '%s=%s' % (base.OWNER_LABEL, controller_id)})
+
+
+class Farm:
+    """A controller on the real broker and Docker engine, and its API."""
+
+    def __init__(self, conf, docker_client):
+        self.conf = conf
+        self.docker = docker_client
+        self.controller_id = conf.controller.controller_id
+        self.service = service.ControllerService(conf)
+        self.service.start()
+        self.api = rpcapi.ControllerAPI(self.service.transport, timeout=30)
+
+    def submit(self, **spec):
+        return self.api.repo_job(spec)
+
+    def wait(self, job_id, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.api.get_job(job_id)
+            if job['state'] in states.TERMINAL:
+                return job
+            time.sleep(0.2)
+        raise AssertionError('job %s still %s after %d s'
+                             % (job_id, job['state'], timeout))
+
+    def run(self, **spec):
+        return self.wait(self.submit(**spec)['id'])
+
+    def log(self, job_id):
+        with open(self.api.get_job(job_id)['log_path']) as f:
+            return f.read()
+
+    def wait_for_log(self, job_id, text, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if text in self.log(job_id):
+                    return
+            except FileNotFoundError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError('%r never appeared in the log' % text)
+
+    def containers(self):
+        return owned_containers(self.docker, self.controller_id)
+
+    def assert_no_container_left(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while self.containers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert self.containers() == []
+
+    def stop(self):
+        self.service.stop()
+        rpc.forget_transport(self.conf.transport_url)
+
+
+@pytest.fixture(scope='module')
+def farm(tmp_path_factory, make_vhost, docker_client):
+    conf = controller_conf(tmp_path_factory.mktemp('farm'), make_vhost(),
+                           'bf-test-%s' % uuid.uuid4().hex[:8])
+    farm = Farm(conf, docker_client)
+    yield farm
+    farm.stop()
+    for container in farm.containers():
+        container.remove(force=True)
+
+
+@pytest.fixture
+def clean_farm(farm):
+    """The farm, checked for leftover containers after the test."""
+    yield farm
+    farm.assert_no_container_left()
