@@ -128,11 +128,13 @@ class Command:
             if p.pid in (proc.pid, os.getpid()):
                 continue
             try:
-                if self._belongs(p, proc.pid) and _alive(p):
+                if self._belongs(p, proc.pid):
                     found.append(p)
+                    found.extend(p.children(recursive=True))
             except (OSError, psutil.Error):
                 pass
-        return found
+        unique = {p.pid: p for p in found if p.pid != os.getpid()}
+        return [p for p in unique.values() if _alive(p)]
 
     def stop_tree(self, proc):
         """SIGTERM the job's processes, then SIGKILL what is left.
@@ -141,7 +143,7 @@ class Command:
         (psutil must not reap it, or its exit status would be lost).
         """
         self._remember_tree(proc)
-        procs = self._survivors(proc)
+        procs = killed = self._survivors(proc)
         for sig, grace in ((signal.SIGTERM, self.kill_grace),
                            (signal.SIGKILL, 5)):
             if proc.poll() is None:
@@ -160,18 +162,17 @@ class Command:
             else:
                 continue
             break
-        self._reap_orphans(proc)
+        _reap(killed)
 
-    def _reap_orphans(self, proc):
-        # Orphans re-parented to us (we are a subreaper) are our zombies
-        # now; reap exactly those pids, never another job's children.
-        for pid in self._seen:
-            if pid == proc.pid:
-                continue
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+
+def _reap(procs):
+    """Orphans re-parented to us (we are a subreaper) are our zombies now;
+    reap exactly those, never another job's children."""
+    for p in procs:
+        try:
+            os.waitpid(p.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
 
 
 def _alive(p):

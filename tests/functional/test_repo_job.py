@@ -57,7 +57,7 @@ def test_a_command_that_times_out_and_its_whole_tree_dies(clean_farm,
                                                           git_server):
     # Were any of these left alive, it would print SURVIVOR into the log
     # (its stdout is the job's).
-    late = 'sleep 4; echo SURVIVOR'
+    late = 'sleep 4; echo SURV""IVOR'
     job = clean_farm.run(
         git_url=git_server['url'], timeout=2,
         cmd="sh -c '%s' & (setsid sh -c '%s' &); echo up; sleep 300"
