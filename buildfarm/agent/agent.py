@@ -54,7 +54,8 @@ class Agent:
                 'The agent needs [agent] node_id and node_secret; the '
                 'controller writes them when it boots the node.')
         self.controller = controller_rpcapi.NodeCallbackAPI(
-            transport, self.node_id, conf.agent.node_secret)
+            transport, conf.agent.controller_topic, self.node_id,
+            conf.agent.node_secret)
         self.server = rpc.get_server(transport, rpc.AGENT_TOPIC,
                                      self.node_id,
                                      [manager.AgentManager(self)])

@@ -18,7 +18,7 @@ EXIT_SUCCEEDED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
 
 def client(conf, transport=None):
     transport = transport or rpc.get_transport(conf)
-    return rpcapi.ControllerAPI(transport,
+    return rpcapi.ControllerAPI(transport, conf.controller.topic,
                                 timeout=conf.controller.rpc_timeout)
 
 

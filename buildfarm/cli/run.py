@@ -71,8 +71,11 @@ class Run(job_cmd.JobShowOne):
         conf.set_override('log_dir', os.path.join(workdir, 'logs'),
                           'controller')
         conf.set_override('driver', args.driver, 'controller')
-        conf.set_override('controller_id', 'buildfarm-run-%s'
-                          % uuid.uuid4().hex[:8], 'controller')
+        # Its own name and topic: on a broker shared with other
+        # controllers, this one must answer only its own calls and agents.
+        name = 'buildfarm-run-%s' % uuid.uuid4().hex[:8]
+        conf.set_override('controller_id', name, 'controller')
+        conf.set_override('topic', name, 'controller')
         if local_path:
             conf.set_override('allowed_local_repo_dirs', [local_path],
                               'controller')

@@ -16,7 +16,6 @@ import oslo_messaging as messaging  # noqa: E402
 from oslo_messaging import opts as messaging_opts  # noqa: E402
 from oslo_messaging.rpc import dispatcher  # noqa: E402
 
-CONTROLLER_TOPIC = 'buildfarm-controller'
 AGENT_TOPIC = 'buildfarm-agent'
 ALLOWED_EXMODS = ['buildfarm.exception']
 

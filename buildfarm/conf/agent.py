@@ -14,6 +14,8 @@ opts = [
     cfg.StrOpt('node_secret', secret=True,
                help='One-time secret of this node, given by the '
                     'controller; signs every message the agent sends.'),
+    cfg.StrOpt('controller_topic', default='buildfarm-controller',
+               help='RPC topic of the controller that booted this node.'),
     cfg.StrOpt('job_user', default='buildfarm',
                help='Unprivileged user that runs job commands. Used when '
                     'the agent runs as root; otherwise jobs run as the '

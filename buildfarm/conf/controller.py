@@ -7,6 +7,10 @@ opts = [
                help='Name of this controller. It is written as owner '
                     'metadata on every node the controller creates, so '
                     'that several controllers can share one cloud.'),
+    cfg.StrOpt('topic', default='buildfarm-controller',
+               help='RPC topic the controller listens on. Its callers and '
+                    'its agents use the same topic; give each controller '
+                    'group on a shared broker its own.'),
     cfg.StrOpt('driver', default='docker',
                help='Node driver: docker, local (all-in-one mode) or fake '
                     '(unit tests). Drivers are found through the '

@@ -169,6 +169,7 @@ class Engine:
             'DEFAULT': {'transport_url': (node.transport_url or
                                           self.conf.transport_url)},
             'agent': {'node_id': node_id,
+                      'controller_topic': self.conf.controller.topic,
                       'node_secret': auth.node_secret(self._key, node_id),
                       'job_env': json.dumps(job_env)},
         }

@@ -22,9 +22,9 @@ class ControllerAPI:
 
     RPC_API_VERSION = '1.0'
 
-    def __init__(self, transport, timeout=30):
-        self.client = rpc.get_client(transport, rpc.CONTROLLER_TOPIC,
-                                     self.RPC_API_VERSION, timeout=timeout)
+    def __init__(self, transport, topic, timeout=30):
+        self.client = rpc.get_client(transport, topic, self.RPC_API_VERSION,
+                                     timeout=timeout)
 
     def _call(self, method, **kwargs):
         return self.client.prepare().call({}, method, **kwargs)
@@ -54,11 +54,11 @@ class NodeCallbackAPI:
 
     RPC_API_VERSION = '1.0'
 
-    def __init__(self, transport, node_id, secret, timeout=30):
+    def __init__(self, transport, topic, node_id, secret, timeout=30):
         self.node_id = node_id
         self._secret = secret
         self.client = rpc.get_client(
-            transport, rpc.CONTROLLER_TOPIC, self.RPC_API_VERSION,
+            transport, topic, self.RPC_API_VERSION,
             namespace=NODE_NAMESPACE, timeout=timeout)
 
     def _signed(self, method, payload):

@@ -25,7 +25,7 @@ class ControllerService:
             conf, self.store, self.driver,
             logstore.LogStore(conf.controller.log_dir), self.transport)
         self.server = rpc.get_server(
-            self.transport, rpc.CONTROLLER_TOPIC,
+            self.transport, conf.controller.topic,
             conf.controller.controller_id,
             [manager.ControllerManager(self.engine),
              manager.NodeCallbackManager(self.engine)])

@@ -147,7 +147,8 @@ class Farm:
         self.controller_id = conf.controller.controller_id
         self.service = service.ControllerService(conf)
         self.service.start()
-        self.api = rpcapi.ControllerAPI(self.service.transport, timeout=30)
+        self.api = rpcapi.ControllerAPI(self.service.transport,
+                                        conf.controller.topic, timeout=30)
 
     def submit(self, **spec):
         return self.api.repo_job(spec)

@@ -27,7 +27,8 @@ def _wait(predicate, timeout=10):
 
 @pytest.fixture
 def api(controller):
-    return rpcapi.ControllerAPI(controller.transport, timeout=10)
+    return rpcapi.ControllerAPI(controller.transport,
+                                controller.conf.controller.topic, timeout=10)
 
 
 def _submit(api, **spec):
@@ -45,7 +46,7 @@ def _node(controller, job_id):
 
 def _agent(controller, node_id, secret=None):
     return rpcapi.NodeCallbackAPI(
-        controller.transport, node_id,
+        controller.transport, controller.conf.controller.topic, node_id,
         secret or auth.node_secret(NODE_KEY, node_id), timeout=10)
 
 
@@ -167,7 +168,8 @@ def test_restart_ends_jobs_whose_node_it_lost(conf):
     from buildfarm.controller import service
     first = service.ControllerService(conf)
     first.start()
-    api = rpcapi.ControllerAPI(first.transport, timeout=10)
+    api = rpcapi.ControllerAPI(first.transport, conf.controller.topic,
+                               timeout=10)
     job = _submit(api)
     _node(first, job['id'])
     first.stop()

@@ -1,0 +1,159 @@
+"""The commands as an operator and a caller use them: buildfarm-controller
+in its own process, and the buildfarm CLI talking to it over RabbitMQ."""
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from tests.functional import conftest
+
+
+def _write_config(path, transport_url, controller_id):
+    path.write_text('\n'.join([
+        '[DEFAULT]', 'transport_url = %s' % transport_url,
+        '[database]', 'connection = sqlite:///%s/db.sqlite' % path.parent,
+        '[controller]', 'driver = docker',
+        'controller_id = %s' % controller_id,
+        'log_dir = %s/logs' % path.parent,
+        'allowed_local_repo_dirs = %s' % path.parent,
+        '[docker]', 'image = %s' % conftest.IMAGE, 'network_mode = host',
+        '[node]', 'ca_bundle = %s' % conftest.CA_BUNDLE, '']))
+    return str(path)
+
+
+def _cli(config_file, *args, check=None):
+    result = subprocess.run(
+        ['buildfarm', '--config-file', config_file, *args],
+        capture_output=True, text=True, timeout=300)
+    if check is not None:
+        assert result.returncode == check, result.stderr
+    return result
+
+
+@pytest.fixture(scope='module')
+def operator(tmp_path_factory, make_vhost, docker_client):
+    """buildfarm-controller running in its own process."""
+    tmp = tmp_path_factory.mktemp('operator')
+    controller_id = 'bf-cli-%s' % uuid.uuid4().hex[:8]
+    config_file = _write_config(tmp / 'buildfarm.conf', make_vhost(),
+                                controller_id)
+    proc = subprocess.Popen(['buildfarm-controller', '--config-file',
+                             config_file], stdout=subprocess.DEVNULL,
+                            stderr=open(tmp / 'controller.log', 'w'))
+    # The controller answers once it has started.
+    for _ in range(100):
+        if _cli(config_file, 'job', 'list').returncode == 0:
+            break
+        time.sleep(0.3)
+    yield {'config': config_file, 'dir': tmp, 'id': controller_id}
+    proc.terminate()
+    proc.wait(timeout=60)
+    leftovers = conftest.owned_containers(docker_client, controller_id)
+    for container in leftovers:
+        container.remove(force=True)
+    assert leftovers == []
+
+
+def test_submit_wait_show_list_logs(operator, git_server):
+    result = _cli(operator['config'], 'job', 'submit', '--git-url',
+                  git_server['url'], '--ref', 'v1', '--cmd', 'cat version',
+                  '--wait', '-f', 'json', check=0)
+    job = json.loads(result.stdout)
+    assert 'one\n' in result.stderr    # the streamed log
+    shown = json.loads(_cli(operator['config'], 'job', 'show', job['id'],
+                            '-f', 'json', check=0).stdout)
+    for key in ('id', 'state', 'exit_code', 'commit', 'reason', 'queued',
+                'node_boot', 'agent_ready', 'clone', 'run', 'report'):
+        assert key in shown
+    assert (shown['state'], shown['exit_code'], shown['commit']) == (
+        'succeeded', 0, git_server['v1'])
+    listed = json.loads(_cli(operator['config'], 'job', 'list', '-f', 'json',
+                             check=0).stdout)
+    assert job['id'] in [j['id'] for j in listed]
+    logs = _cli(operator['config'], 'job', 'logs', job['id'], check=0)
+    assert 'one\n' in logs.stdout
+
+
+def test_exit_status_of_a_failed_job_and_of_a_job_that_could_not_run(
+        operator, git_server):
+    failed = _cli(operator['config'], 'job', 'submit', '--git-url',
+                  git_server['url'], '--cmd', 'exit 5', '--wait')
+    assert failed.returncode == 1
+    missing = _cli(operator['config'], 'job', 'submit', '--git-url',
+                   git_server['url'], '--ref', 'nope', '--cmd', 'true',
+                   '--wait', '-f', 'json')
+    assert missing.returncode == 2
+    assert "Ref 'nope' not found" in json.loads(missing.stdout)['reason']
+
+
+def test_cancel_and_follow(operator, git_server):
+    job = json.loads(_cli(operator['config'], 'job', 'submit', '--git-url',
+                          git_server['url'], '--cmd',
+                          'echo started; sleep 300', '-f', 'json',
+                          check=0).stdout)
+    follower = subprocess.Popen(
+        ['buildfarm', '--config-file', operator['config'], 'job', 'logs',
+         job['id'], '--follow'], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        shown = json.loads(_cli(operator['config'], 'job', 'show', job['id'],
+                                '-f', 'json').stdout)
+        if shown['state'] == 'running':
+            break
+        time.sleep(0.3)
+    time.sleep(1)
+    cancelled = json.loads(_cli(operator['config'], 'job', 'cancel',
+                                job['id'], '-f', 'json', check=0).stdout)
+    assert cancelled['id'] == job['id']
+    out, _ = follower.communicate(timeout=60)
+    assert 'started\n' in out
+    assert 'job cancelled' in out
+    assert follower.returncode == 0
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--git-url', 'not a url', '--cmd', 'true'], 'is not a git URL'),
+    (['--git-url', 'git://127.0.0.1/x', '--cmd', ''], 'cmd is required'),
+    (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--timeout', '0'],
+     'timeout must be'),
+    (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--env', 'X'],
+     'NAME=VALUE'),
+    (['--git-url', 'git://127.0.0.1/x'], 'the following arguments are '
+     'required: --cmd'),
+    (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--colour', 'red'],
+     'unrecognized arguments: --colour'),
+])
+def test_bad_input_is_refused_with_exit_status_2(operator, args, message):
+    before = _cli(operator['config'], 'job', 'list', '-f', 'json', check=0)
+    result = _cli(operator['config'], 'job', 'submit', *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    after = _cli(operator['config'], 'job', 'list', '-f', 'json', check=0)
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+
+
+def test_run_all_in_one_with_the_local_driver(git_server):
+    result = subprocess.run(
+        [sys.executable, '-m', 'buildfarm.cli.app', 'run', '--repo',
+         git_server['path'], '--cmd', 'cat version; id -un', '-f', 'json'],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    job = json.loads(result.stdout)
+    assert job['commit'] == git_server['head']
+    assert 'two\n' in result.stderr
+
+
+def test_run_with_the_docker_driver_serves_a_local_repo_read_only(
+        operator, git_server):
+    result = _cli(operator['config'], 'run', '--driver', 'docker',
+                  '--repo', git_server['path'], '--cmd',
+                  'cat version; touch %s/x || echo read-only'
+                  % git_server['path'], '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)['commit'] == git_server['head']
+    assert 'two\n' in result.stderr
+    assert 'read-only\n' in result.stderr
