@@ -120,9 +120,8 @@ def main():
         for i in range(args.runs):
             raw.append(raw_run(client, args.image, url))
             farm.append(farm_run(api, url))
-            print('run %2d: raw %.3f s  farm %.3f s' % (i + 1, raw[-1],
-                                                         farm[-1]),
-                  file=sys.stderr)
+            print('run %2d: raw %.3f s  farm %.3f s'
+                  % (i + 1, raw[-1], farm[-1]), file=sys.stderr)
     finally:
         controller.stop()
         rpc.forget_transport(conf.transport_url)
