@@ -84,6 +84,9 @@ def farm_run(api, url):
     elapsed = time.monotonic() - start
     if job['state'] != states.SUCCEEDED:
         raise SystemExit('farm job failed: %s' % job['reason'])
+    print('  farm phases: %s' % ', '.join(
+        '%s %.3f' % (k, v) for k, v in job['timings'].items()),
+        file=sys.stderr)
     return elapsed
 
 

@@ -1,6 +1,5 @@
 """Cloning a repository at a ref with GitPython, shallow where possible."""
 
-import os
 import re
 
 import git
@@ -33,53 +32,65 @@ def _first_line(error):
     return lines[-1] if lines else 'unknown error'
 
 
-def clone(url, ref, dest, timeout, env=None):
-    """Clone ``url`` at ``ref`` into ``dest``; return the commit sha.
-
-    ``ref`` may be a branch, a tag or a commit sha; None means the remote's
-    HEAD. Raises CloneError with a reason a person can act on.
-    """
+def _diagnose(cmd, url, wanted, error):
+    """Why a fetch failed, in words a person can act on."""
     shown = jobspec.redact_url(url)
-    env = _git_env(env)
-    cmd = git.cmd.Git()
-    cmd.update_environment(**env)
     try:
-        refs = cmd.ls_remote(url, kill_after_timeout=timeout)
+        refs = cmd.ls_remote(url)
     except git.GitCommandError as e:
-        raise exception.CloneError(
-            'Cannot reach repository %s: %s' % (shown, _first_line(e)))
-    names = {line.split('\t')[1] for line in refs.splitlines() if '\t' in line}
-    wanted = ref or 'HEAD'
-    known = wanted in names or any(
-        n in names for n in ('refs/heads/' + wanted, 'refs/tags/' + wanted))
-    if not known and not _SHA.match(wanted):
-        raise exception.CloneError(
-            'Ref %r not found in %s: it is neither a branch, a tag nor a '
-            'commit sha.' % (wanted, shown))
+        return 'Cannot reach repository %s: %s' % (shown, _first_line(e))
+    names = {line.split('\t')[1] for line in refs.splitlines()
+             if '\t' in line}
+    if _SHA.match(wanted):
+        return 'Commit %s not found in %s.' % (wanted, shown)
+    if not ({wanted, 'refs/heads/' + wanted, 'refs/tags/' + wanted}
+            & names):
+        return ('Ref %r not found in %s: it is neither a branch, a tag nor '
+                'a commit sha.' % (wanted, shown))
+    return 'Cannot fetch %r from %s: %s' % (wanted, shown,
+                                             _first_line(error))
 
-    os.makedirs(dest, exist_ok=True)
+
+def _clone_branch(url, ref, dest, timeout, env):
+    options = {'depth': 1, 'single_branch': True, 'no_tags': True}
+    if ref:
+        options['branch'] = ref
+    return git.Repo.clone_from(url, dest, env=env, multi_options=[],
+                               kill_after_timeout=timeout, **options)
+
+
+def _fetch_commit(url, sha, dest, timeout, env):
     repo = git.Repo.init(dest)
     repo.git.update_environment(**env)
     repo.create_remote('origin', url)
     try:
-        repo.git.fetch('origin', wanted, depth=1, no_tags=True,
+        repo.git.fetch('origin', sha, depth=1, no_tags=True,
                        kill_after_timeout=timeout)
-    except git.GitCommandError as first:
-        if not _SHA.match(wanted):
-            raise exception.CloneError('Cannot fetch %r from %s: %s' % (
-                wanted, shown, _first_line(first)))
+        repo.git.checkout('--detach', 'FETCH_HEAD')
+    except git.GitCommandError:
         # Servers that refuse a sha in "want" (or an abbreviated sha) need
         # the full history to find the commit.
-        try:
-            repo.git.fetch('origin', kill_after_timeout=timeout)
-        except git.GitCommandError as e:
-            raise exception.CloneError('Cannot fetch from %s: %s' % (
-                shown, _first_line(e)))
-        try:
-            repo.git.checkout('--detach', wanted)
-        except git.GitCommandError:
-            raise exception.CloneError(
-                'Commit %s not found in %s.' % (wanted, shown))
-    else:
-        repo.git.checkout('--detach', 'FETCH_HEAD')
+        repo.git.fetch('origin', kill_after_timeout=timeout)
+        repo.git.checkout('--detach', sha)
+    return repo
+
+
+def clone(url, ref, dest, timeout, env=None):
+    """Clone ``url`` at ``ref`` into ``dest``; return the commit sha.
+
+    ``ref`` may be a branch, a tag or a commit sha; None means the remote's
+    HEAD. The usual case is one shallow ``git clone``; only when it fails
+    is the remote asked why. Raises CloneError with a reason a person can
+    act on.
+    """
+    env = _git_env(env)
+    try:
+        if ref and _SHA.match(ref):
+            repo = _fetch_commit(url, ref, dest, timeout, env)
+        else:
+            repo = _clone_branch(url, ref, dest, timeout, env)
+    except git.GitCommandError as e:
+        cmd = git.cmd.Git()
+        cmd.update_environment(**env)
+        raise exception.CloneError(_diagnose(cmd, url, ref or 'HEAD', e))
     return repo.head.commit.hexsha

@@ -23,6 +23,15 @@ def _as_dict(row):
     return {c.name: getattr(row, c.name) for c in row.__table__.columns}
 
 
+def _sqlite_pragmas(dbapi_connection, record):
+    # WAL: readers (job show, log polling) never wait for the writer, and a
+    # commit costs no fsync of the whole file, which matters on slow disks.
+    cursor = dbapi_connection.cursor()
+    cursor.execute('PRAGMA journal_mode=WAL')
+    cursor.execute('PRAGMA synchronous=NORMAL')
+    cursor.close()
+
+
 class JobStore:
 
     def __init__(self, connection):
@@ -32,6 +41,8 @@ class JobStore:
             kwargs['connect_args'] = {'check_same_thread': False,
                                       'timeout': 30}
         self.engine = sa.create_engine(connection, **kwargs)
+        if connection.startswith('sqlite'):
+            sa.event.listen(self.engine, 'connect', _sqlite_pragmas)
         self._session = orm.sessionmaker(self.engine)
 
     def upgrade(self):
