@@ -8,6 +8,7 @@ from buildfarm import exception
 from buildfarm import jobspec
 
 _SHA = re.compile(r'^[0-9a-f]{7,40}$')
+_CREDENTIALS = re.compile(r'(://)[^/@\s]+@')
 
 
 def _git_env(extra_env):
@@ -22,7 +23,10 @@ def _git_env(extra_env):
 
 
 def _first_line(error):
+    """The part of git's message that says what went wrong, without any
+    credentials git may have echoed from the URL."""
     text = (getattr(error, 'stderr', '') or str(error)).strip()
+    text = _CREDENTIALS.sub(r'\1***@', text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     lines = [ln.removeprefix("stderr: '").rstrip("'") for ln in lines]
     starts = [i for i, ln in enumerate(lines)
@@ -48,7 +52,7 @@ def _diagnose(cmd, url, wanted, error):
         return ('Ref %r not found in %s: it is neither a branch, a tag nor '
                 'a commit sha.' % (wanted, shown))
     return 'Cannot fetch %r from %s: %s' % (wanted, shown,
-                                             _first_line(error))
+                                            _first_line(error))
 
 
 def _clone_branch(url, ref, dest, timeout, env):

@@ -25,8 +25,6 @@ from buildfarm import states
 
 LOG = logging.getLogger(__name__)
 
-_REPORT_STATES = states.TERMINAL
-
 
 def job_view(job):
     """A job as callers see it: JSON primitives only."""
@@ -270,7 +268,7 @@ class Engine:
         # that node's job, and is acknowledged as a duplicate.
         self._node_job(node_id, job_id, live=False)
         state = result.get('state')
-        if state not in _REPORT_STATES:
+        if state not in states.TERMINAL:
             state = states.ERROR
             result['reason'] = 'The agent sent an invalid report.'
         timings = {k: float(v) for k, v in (result.get('timings') or

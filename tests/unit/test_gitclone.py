@@ -32,3 +32,12 @@ def test_unreachable_repository(tmp_path):
     with pytest.raises(exception.CloneError,
                        match='Cannot reach repository file:///nowhere'):
         gitclone.clone('file:///nowhere', None, str(tmp_path / 'co'), 60)
+
+
+def test_credentials_never_reach_the_reason(tmp_path):
+    with pytest.raises(exception.CloneError) as e:
+        gitclone.clone('http://user:s3cret@127.0.0.1:1/repo.git', None,
+                       str(tmp_path / 'co'), 60)
+    assert 's3cret' not in str(e.value)
+    assert 'Cannot reach repository http://***@127.0.0.1:1/repo.git' in str(
+        e.value)
