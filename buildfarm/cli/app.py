@@ -40,6 +40,10 @@ class BuildfarmApp(app.App):
         for handler in logging.getLogger().handlers:
             if getattr(handler, 'stream', None) is self.stderr:
                 handler.setLevel(level)
+        if self.options.verbose_level <= 1:
+            # py-amqp warns about frames that arrive while a channel closes
+            # at exit; harmless, and noise in a command's output.
+            logging.getLogger('amqp').setLevel(logging.ERROR)
 
     @property
     def conf(self):
