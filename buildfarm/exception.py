@@ -21,12 +21,24 @@ class InvalidJobSpec(BuildfarmError):
     """The job specification is not valid."""
 
 
+class InvalidPool(BuildfarmError):
+    """The pool definition is not valid."""
+
+
+class NodeNotFound(BuildfarmError):
+    """No such node."""
+
+
 class JobNotFound(BuildfarmError):
     """No such job."""
 
 
 class NodeBootError(BuildfarmError):
     """The node could not be booted."""
+
+
+class QuotaExceeded(NodeBootError):
+    """The cloud refused a node for lack of quota or capacity; jobs wait."""
 
 
 class DriverError(BuildfarmError):

@@ -16,6 +16,7 @@ _FIELDS = {
     'cmd': 'shell command to run in the checkout (required)',
     'timeout': 'seconds the command may run (default %d)' % DEFAULT_TIMEOUT,
     'env': 'environment variables for the command, as a mapping',
+    'label': 'label of the node to run on (default: the controller\'s)',
 }
 _URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
 _SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$')
@@ -106,8 +107,11 @@ def validate_repo_job(spec):
             _invalid('env: %r is not a valid variable name.' % (name,))
         if not isinstance(value, str):
             _invalid('env: the value of %s must be a string.' % name)
+    label = spec.get('label') or None
+    if label is not None and not isinstance(label, str):
+        _invalid('label must be the name of a label.')
     return {'git_url': git_url, 'ref': ref, 'cmd': cmd, 'timeout': timeout,
-            'env': dict(env)}
+            'env': dict(env), 'label': label}
 
 
 def stored_spec(spec):

@@ -63,6 +63,8 @@ class Agent:
         self._job_id = None
         self._cancel = threading.Event()
         self._stop = threading.Event()
+        self._contact = time.monotonic()
+        self.lease_expired = False
         self.done = threading.Event()
 
     def start(self):
@@ -73,7 +75,7 @@ class Agent:
                          name='agent-%s' % self.node_id).start()
 
     def _register_and_beat(self):
-        deadline = time.monotonic() + self.conf.agent.report_timeout
+        deadline = time.monotonic() + self.conf.agent.lease
         try:
             retry(lambda: self.controller.agent_ready(facts()),
                   'agent_ready', deadline, self._stop)
@@ -82,16 +84,29 @@ class Agent:
                           self.node_id)
             self.stop()
             return
+        self._contact = time.monotonic()
         LOG.info('Node %s registered.', self.node_id)
         interval = self.conf.agent.heartbeat_interval
         while not self._stop.wait(interval * random.uniform(0.8, 1.2)):
             try:
                 self.controller.heartbeat(self._job_id, facts())
+                self._contact = time.monotonic()
             except Exception as e:
                 LOG.warning('Heartbeat failed: %s', e)
+            silent = time.monotonic() - self._contact
+            if silent > self.conf.agent.lease:
+                # Dead-man switch: nobody will collect this node's work or
+                # destroy it, so it ends itself.
+                LOG.error('Node %s: no answer from the controller for %d s '
+                          '(lease %d s); stopping the job and the node.',
+                          self.node_id, silent, self.conf.agent.lease)
+                self.lease_expired = True
+                self.stop()
 
     def run_job(self, job):
         with self._lock:
+            if self._job_id == job['id']:
+                return  # dispatched again after a controller restart
             if self._job_id is not None:
                 LOG.warning('Node %s already runs job %s; ignoring job %s.',
                             self.node_id, self._job_id, job['id'])
@@ -109,6 +124,7 @@ class Agent:
         deadline = time.monotonic() + self.conf.agent.report_timeout
         retry(lambda: self.controller.log_chunk(job_id, seq, data),
               'log chunk %d of job %s' % (seq, job_id), deadline)
+        self._contact = time.monotonic()
 
     def _run(self, job):
         job_id = job['id']

@@ -29,6 +29,9 @@ opts = [
     cfg.FloatOpt('log_flush_interval', default=0.2, min=0.01,
                  help='Seconds between two log chunks sent to the '
                       'controller while output flows.'),
+    cfg.IntOpt('lease', default=300, min=1,
+               help='Seconds without any answer from the controller after '
+                    'which the agent stops its job and ends its node.'),
     cfg.FloatOpt('heartbeat_interval', default=10.0, min=0.1,
                  help='Seconds between two heartbeats (with jitter).'),
     cfg.IntOpt('clone_timeout', default=600, min=1,

@@ -17,14 +17,47 @@ opts = [
                     '"buildfarm.drivers" entry point group.'),
     cfg.StrOpt('log_dir', default='/var/lib/buildfarm/logs',
                help='Directory where job logs are stored, one file a job.'),
+    cfg.StrOpt('pools_file',
+               help='YAML file of labels and their pools (see '
+                    'buildfarm/controller/pools.py). Without it there is '
+                    'one label, "default", made of the options below and '
+                    'of [docker].'),
+    cfg.StrOpt('default_label',
+               help='Label of jobs that name none (default: the first '
+                    'label).'),
+    cfg.IntOpt('min_ready', default=0, min=0,
+               help='Default label: booted, registered, idle nodes kept '
+                    'waiting for jobs.'),
+    cfg.IntOpt('max_nodes', default=10, min=1,
+               help='Default label: most nodes at once; further jobs '
+                    'wait in order.'),
     cfg.IntOpt('max_concurrent_boots', default=4, min=1,
-               help='How many nodes may be booting at the same time.'),
+               help='Default label: how many nodes may be booting at the '
+                    'same time.'),
     cfg.IntOpt('boot_timeout', default=120, min=1,
-               help='Seconds a node may take from boot until its agent '
-                    'registers; past that the job ends with an error.'),
+               help='Default label: seconds a node may take from boot '
+                    'until its agent registers; past that it is destroyed '
+                    'and another is booted.'),
+    cfg.IntOpt('max_attempts', default=3, min=1,
+               help='Nodes a job may be given: when its node dies or '
+                    'fails to boot, the job is retried on a fresh node '
+                    'until this many attempts, then ends with '
+                    'node_failure.'),
+    cfg.IntOpt('reap_interval', default=60, min=1,
+               help='Seconds between two searches for leaked nodes '
+                    '(resources with this controller\'s owner tag that '
+                    'its database does not know); a leak is deleted on '
+                    'its second sighting.'),
+    cfg.IntOpt('quota_backoff', default=30, min=1,
+               help='Seconds to wait before booting again on a label '
+                    'whose driver reported a quota error.'),
     cfg.IntOpt('heartbeat_timeout', default=60, min=1,
                help='Seconds without a heartbeat after which a node is '
                     'considered dead and its job ends with node_failure.'),
+    cfg.IntOpt('node_lease', default=300, min=10,
+               help='Seconds an agent may go without reaching the '
+                    'controller; past that it stops its job and ends its '
+                    'own node (dead-man switch).'),
     cfg.IntOpt('monitor_interval', default=2, min=1,
                help='Seconds between two checks of booting and running '
                     'nodes (boot timeouts, dead nodes, deadlines).'),

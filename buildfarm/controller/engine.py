@@ -1,13 +1,15 @@
 """The controller's job engine: from a submitted job to a destroyed node.
 
-Submit stores the job (queued) and hands it to a launcher thread, which
-boots a node. The node's agent registers, the engine dispatches the job,
-stores the log chunks and the final report, and only then destroys the
-node. A monitor thread ends jobs whose node never registers, dies or
-stops heartbeating, so no job stays active and no node is left behind.
+A submitted job is stored (queued). One control loop thread hands queued
+jobs, oldest first, to ready nodes of their label, boots nodes so that
+each pool has its ``min_ready`` idle nodes plus one per waiting job (up
+to ``max_nodes``), and watches every live node: a node that never
+registers, dies or stops heartbeating is destroyed, and its job, if it
+had one, is retried on a fresh node up to ``max_attempts``. The agent's
+report is stored before its node is destroyed.
 """
 
-import concurrent.futures
+import datetime
 import json
 import logging
 import os
@@ -17,8 +19,8 @@ import uuid
 
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
+from buildfarm.controller import nodes as nodes_mod
 from buildfarm.db import api as db_api
-from buildfarm.drivers import base as driver_base
 from buildfarm import exception
 from buildfarm import jobspec
 from buildfarm import states
@@ -26,88 +28,110 @@ from buildfarm import states
 LOG = logging.getLogger(__name__)
 
 
-def job_view(job):
-    """A job as callers see it: JSON primitives only."""
-    view = dict(job)
-    for key in ('created_at', 'updated_at', 'finished_at'):
-        if view[key] is not None:
-            view[key] = view[key].isoformat() + 'Z'
+def _iso(value):
+    return value.isoformat() + 'Z' if value is not None else None
+
+
+def node_view(node):
+    view = dict(node)
+    for key in ('created_at', 'ready_at', 'last_heartbeat', 'hold_until',
+                'deleted_at'):
+        view[key] = _iso(view[key])
     return view
 
 
 class Engine:
 
-    def __init__(self, conf, store, driver, logs, transport):
+    def __init__(self, conf, store, pools, drivers, logs, transport):
         self.conf = conf
         self.store = store
-        self.driver = driver
+        self.pools = pools
         self.logs = logs
         self.agents = agent_rpcapi.AgentAPI(transport)
+        self.persistent_key = bool(conf.controller.node_secret_key)
         self._key = conf.controller.node_secret_key or auth.new_key()
-        self._launcher = concurrent.futures.ThreadPoolExecutor(
-            conf.controller.max_concurrent_boots,
-            thread_name_prefix='launcher')
-        self._deleter = concurrent.futures.ThreadPoolExecutor(
-            2, thread_name_prefix='deleter')
+        self.nodes = nodes_mod.NodeKeeper(
+            conf, store, drivers, self._agent_conf, self._boot_failed,
+            self.wake)
+        self.drivers = drivers
         self._stop = threading.Event()
-        self._monitor = threading.Thread(target=self._monitor_loop,
-                                         name='monitor', daemon=True)
+        self._wake = threading.Event()
+        self._loop = threading.Thread(target=self._control_loop,
+                                      name='control-loop', daemon=True)
         self._lock = threading.Lock()
         # In memory only, never stored: git URLs with credentials in them.
         self._git_urls = {}
-        # Monotonic marks per job, for the phase timings.
-        self._marks = {}
-        # node id -> monotonic time its cancel was sent.
+        # node id -> monotonic time its job's cancel was sent.
         self._cancelling = {}
-        self._deleting = set()
+        # label -> (monotonic time until which boots pause, why).
+        self._boot_pause = {}
+        self._boot_failures = {}
+        self._last_monitor = self._last_reap = 0.0
 
     # Lifecycle
 
     def start(self):
-        self._recover()
-        self._monitor.start()
+        self._reconcile()
+        self._loop.start()
+        self.wake()
 
     def stop(self):
         self._stop.set()
-        self._launcher.shutdown(wait=True, cancel_futures=True)
-        self._deleter.shutdown(wait=True)
-        if self._monitor.is_alive():
-            self._monitor.join()
+        self._wake.set()
+        if self._loop.is_alive():
+            self._loop.join()
+        self.nodes.stop()
 
-    def _recover(self):
-        """Make the stored state true again after a controller restart."""
+    def wake(self):
+        self._wake.set()
+
+    def _reconcile(self):
+        """Make the stored state true again after a restart.
+
+        With a configured node key, live nodes keep running and their
+        agents keep talking to us: their jobs finish normally and the
+        control loop checks each node. Without one, no agent could prove
+        who it is any more, so their nodes are destroyed and their jobs
+        retried.
+        """
         for node in self.store.live_nodes():
-            job = node['job_id'] and self.store.get_job(node['job_id'])
-            if job and job['state'] in (states.BOOTING, states.RUNNING):
-                self._end(job['id'], states.ERROR, reason=(
-                    'The controller restarted while the job was on node %s; '
-                    'the node was destroyed. Submit the job again.'
-                    % node['id']))
-            self._destroy(node['id'])
+            if node['state'] == states.NODE_IN_USE and self.persistent_key:
+                job = self.store.get_job(node['job_id'])
+                if job['state'] == states.RUNNING:
+                    # The dispatch may have been lost with the old process;
+                    # an agent that has its job ignores a second one.
+                    self._dispatch_message(job, node['id'])
+            elif not self.persistent_key:
+                self._node_failed(node, 'the controller restarted without '
+                                  '[controller] node_secret_key, so the '
+                                  'node could no longer be trusted')
         for job in self.store.list_jobs(states_filter=[states.QUEUED]):
             if '***@' in job['spec']['git_url']:
                 self._end(job['id'], states.ERROR, reason=(
                     'The controller restarted before the job started and '
                     'does not store git credentials. Submit it again.'))
-            else:
-                self._marks[job['id']] = {'created': time.monotonic()}
-                self._launcher.submit(self._launch, job['id'])
 
     # Callers
 
-    def submit(self, spec):
+    def submit(self, spec, idempotency_key=None):
         spec = jobspec.validate_repo_job(spec)
+        label = self.pools.get(spec.get('label'))
+        spec['label'] = label.name
         self._check_local_repo(spec['git_url'])
         job_id = str(uuid.uuid4())
-        job = self.store.create_job(job_id, jobspec.REPO_JOB,
-                                    jobspec.stored_spec(spec),
-                                    self.logs.path(job_id))
+        job = self.store.create_job(
+            job_id, jobspec.REPO_JOB, label.name, jobspec.stored_spec(spec),
+            self.logs.path(job_id), idempotency_key=idempotency_key)
+        if job['id'] != job_id:
+            LOG.info('Job %s returned again for its idempotency key.',
+                     job['id'])
+            return self.job_view(job)
         if job['spec']['git_url'] != spec['git_url']:
             self._git_urls[job_id] = spec['git_url']
-        self._marks[job_id] = {'created': time.monotonic()}
-        LOG.info('Job %s queued: %s', job_id, job['spec']['git_url'])
-        self._launcher.submit(self._launch, job_id)
-        return job_view(job)
+        LOG.info('Job %s queued on %s: %s', job_id, label.name,
+                 job['spec']['git_url'])
+        self.wake()
+        return self.job_view(job)
 
     def _check_local_repo(self, git_url):
         path = jobspec.local_repo_path(git_url)
@@ -125,12 +149,39 @@ class Engine:
             raise exception.InvalidJobSpec(
                 'git_url %s: no such directory on the controller.' % git_url)
 
+    def job_view(self, job):
+        """A job as callers see it: JSON primitives only."""
+        view = dict(job)
+        for key in ('created_at', 'updated_at', 'started_at',
+                    'finished_at'):
+            view[key] = _iso(view[key])
+        if job['state'] == states.QUEUED:
+            view['wait_reason'] = self._wait_reason(job)
+        return view
+
+    def _wait_reason(self, job):
+        label = self.pools.get(job['label'])
+        paused = self._boot_pause.get(label.name)
+        live = [n for n in self.store.live_nodes()
+                if n['label'] == label.name]
+        if paused and paused[0] > time.monotonic():
+            reason = 'waiting: %s' % paused[1]
+        elif len(live) >= label.max_nodes:
+            reason = ('waiting: pool %s is at max_nodes (%d of %d nodes in '
+                      'use); jobs run in order of submission'
+                      % (label.name, len(live), label.max_nodes))
+        else:
+            reason = 'waiting for a node of %s to boot' % label.name
+        if job['wait_reason']:
+            reason += ' (%s)' % job['wait_reason']
+        return reason
+
     def get_job(self, job_id):
-        return job_view(self.store.get_job(job_id))
+        return self.job_view(self.store.get_job(job_id))
 
     def list_jobs(self, state=None, limit=None):
         wanted = [state] if isinstance(state, str) else state
-        return [job_view(j) for j in self.store.list_jobs(wanted, limit)]
+        return [self.job_view(j) for j in self.store.list_jobs(wanted, limit)]
 
     def get_log(self, job_id, offset=0, length=65536):
         job = self.store.get_job(job_id)
@@ -140,13 +191,9 @@ class Engine:
 
     def cancel(self, job_id):
         job = self.store.get_job(job_id)
-        reason = 'Cancelled by request.'
         if job['state'] == states.QUEUED:
-            self._end(job_id, states.CANCELLED, [states.QUEUED], reason=reason)
-        elif job['state'] == states.BOOTING:
-            if self._end(job_id, states.CANCELLED, [states.BOOTING],
-                         reason=reason + ' The node had not started it.'):
-                self._destroy(job['node_id'])
+            self._end(job_id, states.CANCELLED, [states.QUEUED],
+                      reason='Cancelled by request before it started.')
         elif job['state'] == states.RUNNING:
             with self._lock:
                 self._cancelling.setdefault(job['node_id'], time.monotonic())
@@ -154,7 +201,67 @@ class Engine:
             self.logs.note(job_id, 'cancel requested')
         return self.get_job(job_id)
 
-    # Launching nodes
+    # Pools and nodes, for operators
+
+    def pool_list(self):
+        live = self.store.live_nodes()
+        queued = self.store.list_jobs(states_filter=[states.QUEUED])
+        views = []
+        for label in self.pools.all():
+            view = label.view()
+            view['nodes'] = {s: 0 for s in states.NODE_STATES}
+            for node in live:
+                if node['label'] == label.name:
+                    view['nodes'][node['state']] += 1
+            view['queued_jobs'] = sum(1 for j in queued
+                                      if j['label'] == label.name)
+            views.append(view)
+        return views
+
+    def pool_show(self, label):
+        name = self.pools.get(label).name
+        return next(v for v in self.pool_list() if v['name'] == name)
+
+    def pool_set(self, label, min_ready=None, max_nodes=None):
+        self.pools.set(label, min_ready=min_ready, max_nodes=max_nodes)
+        LOG.info('Pool %s set: min_ready=%s max_nodes=%s', label, min_ready,
+                 max_nodes)
+        self.wake()
+        return self.pool_show(label)
+
+    def node_list(self):
+        return [node_view(n) for n in self.store.live_nodes()]
+
+    def _live_node(self, node_id):
+        node = self.store.get_node(node_id)
+        if node is None or node['state'] not in states.NODE_LIVE:
+            raise exception.NodeNotFound('No live node with id %s.'
+                                         % node_id)
+        return node
+
+    def node_hold(self, node_id, seconds):
+        """Keep the node (after its job, if it runs one) for ``seconds``."""
+        if not 0 < seconds <= 7 * 24 * 3600:
+            raise exception.InvalidJobSpec(
+                'A hold lasts between 1 second and 7 days.')
+        node = self._live_node(node_id)
+        until = db_api.utcnow() + _seconds(seconds)
+        new_state = (states.NODE_HELD if node['state'] in
+                     (states.NODE_READY, states.NODE_HELD) else node['state'])
+        node = self.store.update_node(node_id, hold_until=until,
+                                      state=new_state)
+        LOG.info('Node %s held until %s.', node_id, until)
+        self.wake()
+        return node_view(node)
+
+    def node_delete(self, node_id):
+        node = self._live_node(node_id)
+        self._node_failed(node, 'node %s was deleted by an operator'
+                          % node_id)
+        self.wake()
+        return node_view(self.store.get_node(node_id))
+
+    # Agents
 
     def _agent_conf(self, node_id):
         node = self.conf.node
@@ -169,49 +276,9 @@ class Engine:
             'agent': {'node_id': node_id,
                       'controller_topic': self.conf.controller.topic,
                       'node_secret': auth.node_secret(self._key, node_id),
+                      'lease': self.conf.controller.node_lease,
                       'job_env': json.dumps(job_env)},
         }
-
-    def _launch(self, job_id):
-        marks = self._marks.setdefault(job_id, {'created': time.monotonic()})
-        marks['launch'] = time.monotonic()
-        node_id = str(uuid.uuid4())
-        self.store.create_node(node_id, self.driver.name, job_id)
-        job = self.store.update_job(
-            job_id, [states.QUEUED], state=states.BOOTING, node_id=node_id,
-            timings={'queued': marks['launch'] - marks['created']})
-        if job is None:  # cancelled while queued
-            self.store.update_node(node_id, state=states.NODE_DELETED,
-                                   deleted_at=db_api.utcnow())
-            return
-        git_url = self._git_urls.get(job_id, job['spec']['git_url'])
-        spec = driver_base.NodeSpec(
-            node_id=node_id, job_id=job_id,
-            agent_conf=self._agent_conf(node_id),
-            local_repo=jobspec.local_repo_path(git_url))
-        self.logs.note(job_id, 'booting node %s (%s driver)' % (
-            node_id, self.driver.name))
-        try:
-            external_id = self.driver.create(spec)
-        except exception.BuildfarmError as e:
-            LOG.warning('Job %s: node %s failed to boot: %s', job_id,
-                        node_id, e)
-            self._end(job_id, states.ERROR, reason=str(e))
-            self._destroy(node_id)
-            return
-        except Exception as e:
-            LOG.exception('Job %s: driver failure on node %s', job_id,
-                          node_id)
-            self._end(job_id, states.ERROR,
-                      reason='The node could not be booted: %s' % e)
-            self._destroy(node_id)
-            return
-        marks['booted'] = time.monotonic()
-        self.store.update_node(node_id, external_id=external_id)
-        self.store.update_job(job_id, timings={
-            'node_boot': marks['booted'] - marks['launch']})
-
-    # Agents
 
     def verify(self, node_id, method, payload, auth_info):
         try:
@@ -222,7 +289,7 @@ class Engine:
                         node_id)
             raise
 
-    def _node_job(self, node_id, job_id=None, live=True):
+    def _node_for(self, node_id, job_id=None, live=True):
         node = self.store.get_node(node_id)
         if node is None or (live and node['state'] not in states.NODE_LIVE):
             raise exception.AgentAuthError('Unknown node %s.' % node_id)
@@ -234,39 +301,36 @@ class Engine:
         return node
 
     def agent_ready(self, node_id, facts):
-        node = self._node_job(node_id)
+        node = self._node_for(node_id)
         now = db_api.utcnow()
-        self.store.update_node(node_id, state=states.NODE_IN_USE,
-                               ready_at=now, last_heartbeat=now, facts=facts)
-        job_id = node['job_id']
-        marks = self._marks.setdefault(job_id, {})
-        marks['ready'] = time.monotonic()
-        job = self.store.update_job(
-            job_id, [states.BOOTING], state=states.RUNNING,
-            timings={'agent_ready': marks['ready'] - marks.get(
-                'booted', marks['ready'])})
-        if job is not None:
-            spec = dict(job['spec'])
-            spec['git_url'] = self._git_urls.pop(job_id, spec['git_url'])
-            self.logs.note(job_id, 'node %s is ready' % node_id)
-            self.agents.run_job(node_id, {'id': job_id, 'kind': job['kind'],
-                                          'spec': spec})
-        return {'job_id': job_id}
+        booted = node['created_at'] + _seconds(
+            node['timings'].get('node_boot', 0))
+        ready = self.store.update_node_if(
+            node_id, [states.NODE_BOOTING], state=states.NODE_READY,
+            ready_at=now, last_heartbeat=now, facts=facts,
+            timings=dict(node['timings'], agent_ready=max(
+                0.0, (now - booted).total_seconds())))
+        if ready is not None:
+            LOG.info('Node %s (%s) is ready.', node_id, node['label'])
+            self._boot_failures.pop(node['label'], None)
+            self.wake()
+        return {'job_id': node['job_id']}
 
     def heartbeat(self, node_id, job_id, facts):
-        self._node_job(node_id)
+        self._node_for(node_id)
         self.store.update_node(node_id, last_heartbeat=db_api.utcnow(),
                                facts=facts)
+        return {'ack': True}
 
     def log_chunk(self, node_id, job_id, seq, data):
-        self._node_job(node_id, job_id)
+        self._node_for(node_id, job_id)
         self.logs.append(job_id, seq, data)
         return {'ack': seq}
 
     def report(self, node_id, job_id, result):
         # A resend may arrive after the node was destroyed: it is still
         # that node's job, and is acknowledged as a duplicate.
-        self._node_job(node_id, job_id, live=False)
+        self._node_for(node_id, job_id, live=False)
         state = result.get('state')
         if state not in states.TERMINAL:
             state = states.ERROR
@@ -274,25 +338,27 @@ class Engine:
         timings = {k: float(v) for k, v in (result.get('timings') or
                                             {}).items() if k in
                    ('clone', 'run')}
-        ready = self._marks.get(job_id, {}).get('ready')
-        if ready is not None:
-            timings['report'] = max(0.0, time.monotonic() - ready - sum(
+        # What neither clone nor run took from dispatch to now: handing
+        # the job over and reporting back.
+        started = self.store.get_job(job_id)['started_at']
+        if started is not None:
+            timings['report'] = max(0.0, (
+                db_api.utcnow() - started).total_seconds() - sum(
                 timings.values()))
         done = self._end(job_id, state, [states.RUNNING],
                          exit_code=result.get('exit_code'),
                          commit=result.get('commit'),
                          reason=result.get('reason'), timings=timings)
-        self._destroy(node_id)
+        self._release(node_id)
         return {'ack': True, 'duplicate': not done}
 
-    # Ending jobs and destroying nodes
+    # Ending jobs, retrying them, releasing nodes
 
     def _end(self, job_id, state, expected=states.ACTIVE, **values):
         """Move a job to a terminal state once; True if this call did."""
         job = self.store.update_job(job_id, expected, state=state, **values)
         if job is None:
             return False
-        self._marks.pop(job_id, None)
         self._git_urls.pop(job_id, None)
         reason = values.get('reason')
         self.logs.note(job_id, 'job %s%s' % (
@@ -300,94 +366,232 @@ class Engine:
         self.logs.forget(job_id)
         LOG.info('Job %s ended: %s%s', job_id, state,
                  ' (%s)' % reason if reason else '')
+        self.wake()
         return True
 
-    def _destroy(self, node_id):
+    def _release(self, node_id):
+        """A node whose job ended: held if an operator asked, else gone."""
         with self._lock:
-            if node_id in self._deleting:
-                return
-            self._deleting.add(node_id)
             self._cancelling.pop(node_id, None)
-        self.store.update_node(node_id, state=states.NODE_DELETING)
-        try:
-            self._deleter.submit(self._delete, node_id)
-        except RuntimeError:  # shutting down: delete in this thread
-            self._delete(node_id)
+        node = self.store.get_node(node_id)
+        if node is None or node['state'] not in states.NODE_LIVE:
+            return
+        if node['hold_until'] and node['hold_until'] > db_api.utcnow():
+            self.store.update_node_if(node_id, [states.NODE_IN_USE],
+                                      state=states.NODE_HELD)
+            LOG.info('Node %s kept: held until %s.', node_id,
+                     node['hold_until'])
+        else:
+            self.nodes.destroy(node_id)
 
-    def _delete(self, node_id):
-        try:
-            node = self.store.get_node(node_id)
-            self.driver.delete(node_id, node['external_id'])
-            self.store.update_node(node_id, state=states.NODE_DELETED,
-                                   deleted_at=db_api.utcnow())
-            LOG.info('Node %s deleted.', node_id)
-        except Exception:
-            # Left in "deleting": the monitor tries again.
-            LOG.exception('Node %s could not be deleted; will retry.',
-                          node_id)
-        finally:
-            with self._lock:
-                self._deleting.discard(node_id)
+    def _node_failed(self, node, reason):
+        """The node is dead or untrusted: destroy it; retry its job."""
+        job_id = node['job_id']
+        self.nodes.destroy(node['id'])
+        with self._lock:
+            self._cancelling.pop(node['id'], None)
+        if not job_id:
+            return
+        job = self.store.get_job(job_id)
+        if job['state'] != states.RUNNING:
+            return
+        LOG.warning('Job %s: %s', job_id, reason)
+        if job['attempt'] < self.conf.controller.max_attempts:
+            retried = self.store.update_job(
+                job_id, [states.RUNNING], state=states.QUEUED, node_id=None,
+                wait_reason='attempt %d failed: %s' % (job['attempt'],
+                                                       reason))
+            if retried is not None:
+                self.logs.forget(job_id)
+                self.logs.note(job_id, 'node failure (%s); the job will '
+                               'run again on a fresh node' % reason)
+                self.wake()
+            return
+        self._end(job_id, states.ERROR, [states.RUNNING], reason=(
+            'node_failure: %s (after %d attempts)' % (reason,
+                                                      job['attempt'])))
 
-    # Monitor
+    def _boot_failed(self, label, reason, quota):
+        """A node of ``label`` did not come up: pause boots for a while;
+        a real failure counts as an attempt of the oldest waiting job."""
+        if quota:
+            pause = self.conf.controller.quota_backoff
+            self._boot_pause[label] = (time.monotonic() + pause,
+                                       'cloud quota or capacity: %s'
+                                       % reason)
+            return
+        failures = self._boot_failures.get(label, 0) + 1
+        self._boot_failures[label] = failures
+        self._boot_pause[label] = (time.monotonic() + min(2 ** failures, 60),
+                                   'the last boot failed: %s' % reason)
+        waiting = [j for j in self.store.list_jobs(
+            states_filter=[states.QUEUED], oldest_first=True)
+            if j['label'] == label]
+        if not waiting:
+            return
+        job = waiting[0]
+        if job['attempt'] + 1 >= self.conf.controller.max_attempts:
+            self._end(job['id'], states.ERROR, [states.QUEUED], reason=(
+                'node_failure: no node could be booted (%d attempts): %s'
+                % (job['attempt'] + 1, reason)))
+        else:
+            self.store.update_job(job['id'], [states.QUEUED],
+                                  attempt=job['attempt'] + 1,
+                                  wait_reason='a node failed to boot: %s'
+                                  % reason)
 
-    def _monitor_loop(self):
-        while not self._stop.wait(self.conf.controller.monitor_interval):
+    # The control loop
+
+    def _control_loop(self):
+        while not self._stop.is_set():
+            self._wake.wait(self.conf.controller.monitor_interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             try:
-                self.check_nodes()
+                self.tick()
             except Exception:
-                LOG.exception('Node check failed')
+                LOG.exception('Control loop iteration failed')
+
+    def tick(self, force=False):
+        """One pass: dispatch, boot, and (when due) check and reap."""
+        now = time.monotonic()
+        self._dispatch_and_boot()
+        ctrl = self.conf.controller
+        if force or now - self._last_monitor >= ctrl.monitor_interval:
+            self._last_monitor = now
+            self.check_nodes()
+        if force or now - self._last_reap >= ctrl.reap_interval:
+            self._last_reap = now
+            self.nodes.reap()
+
+    def _dispatch_and_boot(self):
+        live = self.store.live_nodes()
+        ready = {}
+        for node in live:
+            if node['state'] == states.NODE_READY:
+                ready.setdefault(node['label'], []).append(node)
+        waiting = {}
+        for job in self.store.list_jobs(states_filter=[states.QUEUED],
+                                        oldest_first=True):
+            idle = ready.get(job['label'])
+            if idle and self._dispatch(job, idle[0]):
+                idle.pop(0)
+            else:
+                waiting[job['label']] = waiting.get(job['label'], 0) + 1
+        for label in self.pools.all():
+            self._top_up(label, live, len(ready.get(label.name, [])),
+                         waiting.get(label.name, 0))
+
+    def _top_up(self, label, live, idle, waiting):
+        mine = [n for n in live if n['label'] == label.name]
+        booting = sum(1 for n in mine if n['state'] == states.NODE_BOOTING)
+        paused = self._boot_pause.get(label.name)
+        if paused and paused[0] > time.monotonic():
+            return
+        wanted = label.min_ready + waiting - idle - booting
+        room = min(label.max_nodes - len(mine),
+                   label.max_concurrent_boots - booting)
+        for _ in range(max(0, min(wanted, room))):
+            self.nodes.boot(label)
+
+    def _dispatch(self, job, node):
+        node = self.store.update_node_if(node['id'], [states.NODE_READY],
+                                         state=states.NODE_IN_USE,
+                                         job_id=job['id'])
+        if node is None:
+            return False
+        now = db_api.utcnow()
+        job = self.store.update_job(
+            job['id'], [states.QUEUED], state=states.RUNNING,
+            node_id=node['id'], attempt=job['attempt'] + 1, started_at=now,
+            timings=dict(node['timings'],
+                         queued=(now - job['created_at']).total_seconds()))
+        if job is None:  # cancelled meanwhile: the node serves another
+            self.store.update_node_if(node['id'], [states.NODE_IN_USE],
+                                      state=states.NODE_READY, job_id=None)
+            return False
+        self.logs.note(job['id'], 'attempt %d on node %s (%s)' % (
+            job['attempt'], node['id'], node['label']))
+        self._dispatch_message(job, node['id'])
+        return True
+
+    def _dispatch_message(self, job, node_id):
+        spec = dict(job['spec'])
+        spec['git_url'] = self._git_urls.get(job['id'], spec['git_url'])
+        self.agents.run_job(node_id, {'id': job['id'], 'kind': job['kind'],
+                                      'spec': spec})
+
+    # Watching nodes
 
     def check_nodes(self):
-        """End jobs whose node is dead, late or gone; destroy such nodes."""
-        ctrl = self.conf.controller
+        """Destroy nodes that are dead, late, silent or no longer needed."""
         now = db_api.utcnow()
         for node in self.store.live_nodes():
-            node_id = node['id']
-            if node['state'] == states.NODE_DELETING:
-                if node_id not in self._deleting:
-                    self._destroy(node_id)
+            state = node['state']
+            if state == states.NODE_DELETING:
+                if not self.nodes.is_deleting(node['id']):
+                    self.nodes.destroy(node['id'])
                 continue
-            job = self.store.get_job(node['job_id'])
-            if job['state'] in states.TERMINAL:
-                self._destroy(node_id)
+            if state == states.NODE_HELD:
+                if node['hold_until'] is None or node['hold_until'] <= now:
+                    self.nodes.destroy(node['id'])
                 continue
-            reason = None
-            if node['state'] == states.NODE_BOOTING:
-                age = (now - node['created_at']).total_seconds()
-                if node['external_id'] is None:
-                    continue  # still in driver.create
-                if age > ctrl.boot_timeout:
-                    reason = ('The node did not register within %d s '
-                              '([controller] boot_timeout).'
-                              % ctrl.boot_timeout)
+            if state == states.NODE_BOOTING and node['external_id'] is None:
+                continue  # its driver is still creating it
+            reason = self._node_problem(node, now)
+            if reason is None and state == states.NODE_IN_USE:
+                reason = self._job_problem(node, now)
+            if reason is None:
+                continue
+            if state == states.NODE_BOOTING:
+                LOG.warning('Node %s: %s', node['id'], reason)
+                self.nodes.destroy(node['id'])
+                self._boot_failed(node['label'], reason, quota=False)
             else:
-                silent = (now - node['last_heartbeat']).total_seconds()
-                if silent > ctrl.heartbeat_timeout:
-                    reason = ('node_failure: no heartbeat from node %s for '
-                              '%d s.' % (node_id, silent))
-                deadline = self._run_deadline(job)
-                if (now - node['ready_at']).total_seconds() > deadline:
-                    reason = ('The node did not report within %d s of '
-                              'starting the job.' % deadline)
-            if reason is None:
-                status = self.driver.status(node_id, node['external_id'])
-                if not status.alive:
-                    reason = 'node_failure: %s' % status.reason
-            if reason is None:
-                with self._lock:
-                    asked = self._cancelling.get(node_id)
-                if asked and time.monotonic() - asked > ctrl.cancel_grace:
-                    self._end(job['id'], states.CANCELLED, reason=(
-                        'Cancelled by request; the node did not confirm '
-                        'within %d s and was destroyed.' % ctrl.cancel_grace))
-                    self._destroy(node_id)
-                continue
-            if self._end(job['id'], states.ERROR, reason=reason):
-                LOG.warning('Job %s: %s', job['id'], reason)
-            self._destroy(node_id)
+                self._node_failed(node, reason)
+
+    def _node_problem(self, node, now):
+        label = self.pools.get(node['label'])
+        if node['state'] == states.NODE_BOOTING:
+            age = (now - node['created_at']).total_seconds()
+            if age > label.boot_timeout:
+                return ('node %s did not register within %d s (the label\'s '
+                        'boot_timeout)' % (node['id'], label.boot_timeout))
+        else:
+            silent = (now - node['last_heartbeat']).total_seconds()
+            if silent > self.conf.controller.heartbeat_timeout:
+                return 'no heartbeat from node %s for %d s' % (node['id'],
+                                                               silent)
+        status = self.drivers[node['driver']].status(node['id'],
+                                                     node['external_id'])
+        return None if status.alive else status.reason
+
+    def _job_problem(self, node, now):
+        job = self.store.get_job(node['job_id'])
+        if job['state'] in states.TERMINAL:
+            self._release(node['id'])
+            return None
+        deadline = self._run_deadline(job)
+        if (now - job['started_at']).total_seconds() > deadline:
+            return ('node %s did not report within %d s of starting the job'
+                    % (node['id'], deadline))
+        grace = self.conf.controller.cancel_grace
+        with self._lock:
+            asked = self._cancelling.get(node['id'])
+        if asked and time.monotonic() - asked > grace:
+            if self._end(job['id'], states.CANCELLED, [states.RUNNING],
+                         reason='Cancelled by request; the node did not '
+                                'confirm within %d s and was destroyed.'
+                                % grace):
+                self.nodes.destroy(node['id'])
+        return None
 
     def _run_deadline(self, job):
         agent = self.conf.agent
         return (job['spec']['timeout'] + agent.clone_timeout +
                 2 * agent.kill_grace + self.conf.controller.cancel_grace)
+
+
+def _seconds(value):
+    return datetime.timedelta(seconds=value)

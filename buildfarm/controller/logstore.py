@@ -20,11 +20,24 @@ class LogStore:
         with open(self.path(job_id), 'a', encoding='utf-8') as f:
             f.write(text)
 
+    def _seq_path(self, job_id):
+        return self.path(job_id) + '.seq'
+
+    def _expected(self, job_id):
+        # After a restart, the next chunk number comes from the side file.
+        if job_id not in self._next_seq:
+            try:
+                with open(self._seq_path(job_id)) as f:
+                    self._next_seq[job_id] = int(f.read() or 0)
+            except (OSError, ValueError):
+                self._next_seq[job_id] = 0
+        return self._next_seq[job_id]
+
     def append(self, job_id, seq, text):
         """Store chunk ``seq``; chunks are written in sequence order and a
         chunk seen twice (a resend) is written once."""
         with self._lock:
-            expected = self._next_seq.get(job_id, 0)
+            expected = self._expected(job_id)
             if seq < expected:
                 return
             pending = self._pending.setdefault(job_id, {})
@@ -33,6 +46,8 @@ class LogStore:
                 self._write(job_id, pending.pop(expected))
                 expected += 1
             self._next_seq[job_id] = expected
+            with open(self._seq_path(job_id), 'w') as f:
+                f.write(str(expected))
 
     def note(self, job_id, text):
         """A line from the controller itself."""
@@ -40,9 +55,15 @@ class LogStore:
             self._write(job_id, '[buildfarm] %s\n' % text)
 
     def forget(self, job_id):
+        """The job's chunks are all in (it ended, or its next attempt
+        numbers its chunks from 0 again)."""
         with self._lock:
             self._next_seq.pop(job_id, None)
             self._pending.pop(job_id, None)
+            try:
+                os.unlink(self._seq_path(job_id))
+            except FileNotFoundError:
+                pass
 
     def read(self, job_id, offset, length):
         """Return (text, next_offset, at_end) from byte ``offset``."""

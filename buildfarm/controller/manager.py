@@ -16,8 +16,8 @@ class ControllerManager:
         self.engine = engine
 
     @_expected
-    def repo_job(self, context, spec):
-        return self.engine.submit(spec)
+    def repo_job(self, context, spec, idempotency_key=None):
+        return self.engine.submit(spec, idempotency_key=idempotency_key)
 
     @_expected
     def get_job(self, context, job_id):
@@ -34,6 +34,31 @@ class ControllerManager:
     @_expected
     def get_log(self, context, job_id, offset=0, length=65536):
         return self.engine.get_log(job_id, offset, length)
+
+    @_expected
+    def pool_list(self, context):
+        return self.engine.pool_list()
+
+    @_expected
+    def pool_show(self, context, label):
+        return self.engine.pool_show(label)
+
+    @_expected
+    def pool_set(self, context, label, min_ready=None, max_nodes=None):
+        return self.engine.pool_set(label, min_ready=min_ready,
+                                    max_nodes=max_nodes)
+
+    @_expected
+    def node_list(self, context):
+        return self.engine.node_list()
+
+    @_expected
+    def node_hold(self, context, node_id, seconds):
+        return self.engine.node_hold(node_id, seconds)
+
+    @_expected
+    def node_delete(self, context, node_id):
+        return self.engine.node_delete(node_id)
 
 
 class NodeCallbackManager:
@@ -59,7 +84,7 @@ class NodeCallbackManager:
     def heartbeat(self, context, node_id, job_id, facts, auth):
         self.engine.verify(node_id, 'heartbeat', {
             'node_id': node_id, 'job_id': job_id, 'facts': facts}, auth)
-        self.engine.heartbeat(node_id, job_id, facts)
+        return self.engine.heartbeat(node_id, job_id, facts)
 
     @_expected
     def log_chunk(self, context, node_id, job_id, seq, data, auth):

@@ -5,11 +5,14 @@ submission returns at once with the job id; the job runs in the
 background. Version history:
 
     1.0 - repo_job, get_job, list_jobs, cancel_job, get_log
+    1.1 - repo_job takes idempotency_key; pool_list, pool_show, pool_set,
+          node_list, node_hold, node_delete
 
 ``NodeCallbackAPI`` is what agents use; every message is signed with the
 node's one-time secret. Version history:
 
     1.0 - agent_ready, heartbeat, log_chunk, report
+    1.1 - heartbeat is a call: its answer renews the agent's lease
 """
 
 from buildfarm.common import auth
@@ -20,18 +23,26 @@ NODE_NAMESPACE = 'node'
 
 class ControllerAPI:
 
-    RPC_API_VERSION = '1.0'
+    RPC_API_VERSION = '1.1'
 
     def __init__(self, transport, topic, timeout=30):
         self.client = rpc.get_client(transport, topic, self.RPC_API_VERSION,
                                      timeout=timeout)
 
-    def _call(self, method, **kwargs):
-        return self.client.prepare().call({}, method, **kwargs)
+    def _call(self, method, version='1.0', **kwargs):
+        return self.client.prepare(version=version).call({}, method,
+                                                         **kwargs)
 
-    def repo_job(self, spec):
-        """Validate and queue a repo_job; return the new job."""
-        return self._call('repo_job', spec=spec)
+    def repo_job(self, spec, idempotency_key=None):
+        """Validate and queue a repo_job; return the new job.
+
+        Submitting again with the same ``idempotency_key`` returns the
+        job of the first submission instead of a second job.
+        """
+        if idempotency_key is None:
+            return self._call('repo_job', spec=spec)
+        return self._call('repo_job', '1.1', spec=spec,
+                          idempotency_key=idempotency_key)
 
     def get_job(self, job_id):
         return self._call('get_job', job_id=job_id)
@@ -49,10 +60,34 @@ class ControllerAPI:
         return self._call('get_log', job_id=job_id, offset=offset,
                           length=length)
 
+    def pool_list(self):
+        """Each label: its limits, its nodes by state, its queued jobs."""
+        return self._call('pool_list', '1.1')
+
+    def pool_show(self, label):
+        return self._call('pool_show', '1.1', label=label)
+
+    def pool_set(self, label, min_ready=None, max_nodes=None):
+        """Change a pool at run time (kept across restarts)."""
+        return self._call('pool_set', '1.1', label=label,
+                          min_ready=min_ready, max_nodes=max_nodes)
+
+    def node_list(self):
+        return self._call('node_list', '1.1')
+
+    def node_hold(self, node_id, seconds):
+        """Keep a node (after its job ends) for ``seconds``."""
+        return self._call('node_hold', '1.1', node_id=node_id,
+                          seconds=seconds)
+
+    def node_delete(self, node_id):
+        """Destroy a node now; a job on it is retried elsewhere."""
+        return self._call('node_delete', '1.1', node_id=node_id)
+
 
 class NodeCallbackAPI:
 
-    RPC_API_VERSION = '1.0'
+    RPC_API_VERSION = '1.1'
 
     def __init__(self, transport, topic, node_id, secret, timeout=30):
         self.node_id = node_id
@@ -65,17 +100,16 @@ class NodeCallbackAPI:
         payload = dict(payload, node_id=self.node_id)
         return dict(payload, auth=auth.sign(self._secret, method, payload))
 
-    def _call(self, method, **payload):
-        return self.client.prepare().call(
+    def _call(self, method, version='1.0', **payload):
+        return self.client.prepare(version=version).call(
             {}, method, **self._signed(method, payload))
 
     def agent_ready(self, facts):
         return self._call('agent_ready', facts=facts)
 
     def heartbeat(self, job_id, facts):
-        self.client.prepare().cast(
-            {}, 'heartbeat',
-            **self._signed('heartbeat', {'job_id': job_id, 'facts': facts}))
+        """Returns once the controller heard it (the agent's lease)."""
+        return self._call('heartbeat', '1.1', job_id=job_id, facts=facts)
 
     def log_chunk(self, job_id, seq, data):
         return self._call('log_chunk', job_id=job_id, seq=seq, data=data)

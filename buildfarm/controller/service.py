@@ -6,6 +6,7 @@ from buildfarm.common import rpc
 from buildfarm.controller import engine as engine_mod
 from buildfarm.controller import logstore
 from buildfarm.controller import manager
+from buildfarm.controller import pools
 from buildfarm.db import api as db_api
 from buildfarm import drivers
 
@@ -19,25 +20,30 @@ class ControllerService:
         self.transport = rpc.get_transport(conf)
         self.store = db_api.JobStore(conf.database.connection)
         self.store.upgrade()
-        self.driver = drivers.load(conf.controller.driver, conf,
-                                   self.transport)
+        self.pools = pools.Pools(conf, self.store)
+        self.drivers = {name: drivers.load(name, conf, self.transport)
+                        for name in self.pools.drivers()}
         self.engine = engine_mod.Engine(
-            conf, self.store, self.driver,
+            conf, self.store, self.pools, self.drivers,
             logstore.LogStore(conf.controller.log_dir), self.transport)
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
             [manager.ControllerManager(self.engine),
              manager.NodeCallbackManager(self.engine)])
+        self._started = False
 
     def start(self):
         self.engine.start()
         self.server.start()
-        LOG.info('Controller %s started (%s driver).',
-                 self.conf.controller.controller_id, self.driver.name)
+        self._started = True
+        LOG.info('Controller %s started (labels: %s).',
+                 self.conf.controller.controller_id,
+                 ', '.join(label.name for label in self.pools.all()))
 
     def stop(self):
-        self.server.stop()
-        self.server.wait()
+        if self._started:
+            self.server.stop()
+            self.server.wait()
         self.engine.stop()
         LOG.info('Controller %s stopped.', self.conf.controller.controller_id)

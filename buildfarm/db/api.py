@@ -50,15 +50,27 @@ class JobStore:
 
     # Jobs
 
-    def create_job(self, job_id, kind, spec, log_path):
+    def create_job(self, job_id, kind, label, spec, log_path,
+                   idempotency_key=None):
+        """Store a new queued job; with an ``idempotency_key`` already
+        used, return that key's job instead."""
         now = utcnow()
-        job = models.Job(id=job_id, kind=kind, spec=spec,
+        job = models.Job(id=job_id, kind=kind, label=label, spec=spec,
                          state=states.QUEUED, log_path=log_path, timings={},
+                         attempt=0, idempotency_key=idempotency_key,
                          created_at=now, updated_at=now)
-        with self._session.begin() as session:
-            session.add(job)
-            session.flush()
-            return _as_dict(job)
+        try:
+            with self._session.begin() as session:
+                session.add(job)
+                session.flush()
+                return _as_dict(job)
+        except sa.exc.IntegrityError:
+            if idempotency_key is None:
+                raise
+        with self._session() as session:
+            existing = session.scalars(sa.select(models.Job).where(
+                models.Job.idempotency_key == idempotency_key)).one()
+            return _as_dict(existing)
 
     def get_job(self, job_id):
         with self._session() as session:
@@ -67,8 +79,10 @@ class JobStore:
                 raise exception.JobNotFound('No job with id %s.' % job_id)
             return _as_dict(job)
 
-    def list_jobs(self, states_filter=None, limit=None):
-        query = sa.select(models.Job).order_by(models.Job.created_at.desc())
+    def list_jobs(self, states_filter=None, limit=None, oldest_first=False):
+        order = models.Job.created_at
+        query = sa.select(models.Job).order_by(
+            order if oldest_first else order.desc())
         if states_filter:
             query = query.where(models.Job.state.in_(states_filter))
         if limit:
@@ -104,9 +118,9 @@ class JobStore:
 
     # Nodes
 
-    def create_node(self, node_id, driver, job_id):
-        node = models.Node(id=node_id, driver=driver, job_id=job_id,
-                           state=states.NODE_BOOTING, facts={},
+    def create_node(self, node_id, driver, label):
+        node = models.Node(id=node_id, driver=driver, label=label,
+                           state=states.NODE_BOOTING, facts={}, timings={},
                            created_at=utcnow())
         with self._session.begin() as session:
             session.add(node)
@@ -127,8 +141,40 @@ class JobStore:
                 setattr(node, key, value)
             return _as_dict(node)
 
+    def update_node_if(self, node_id, expected_states, **values):
+        """Update a node only from one of ``expected_states``; return the
+        new row or None."""
+        with self._session.begin() as session:
+            stmt = sa.update(models.Node).where(
+                models.Node.id == node_id,
+                models.Node.state.in_(expected_states))
+            if session.execute(stmt.values(**values)).rowcount == 0:
+                return None
+        return self.get_node(node_id)
+
     def live_nodes(self):
         query = sa.select(models.Node).where(
-            models.Node.state.in_(states.NODE_LIVE))
+            models.Node.state.in_(states.NODE_LIVE)).order_by(
+            models.Node.created_at)
         with self._session() as session:
             return [_as_dict(n) for n in session.scalars(query)]
+
+    # Pools
+
+    def pool_overrides(self):
+        """{label: {'min_ready': n, 'max_nodes': m}} set at run time."""
+        with self._session() as session:
+            return {p.label: {'min_ready': p.min_ready,
+                              'max_nodes': p.max_nodes}
+                    for p in session.scalars(sa.select(models.Pool))}
+
+    def set_pool(self, label, **values):
+        with self._session.begin() as session:
+            pool = session.get(models.Pool, label)
+            if pool is None:
+                pool = models.Pool(label=label)
+                session.add(pool)
+            for key, value in values.items():
+                if value is not None:
+                    setattr(pool, key, value)
+            pool.updated_at = utcnow()

@@ -13,6 +13,13 @@ class Job(Base):
 
     id = sa.Column(sa.String(36), primary_key=True)
     kind = sa.Column(sa.String(32), nullable=False)
+    label = sa.Column(sa.String(64), nullable=False, index=True)
+    # A caller's key: submitting again with it returns this job.
+    idempotency_key = sa.Column(sa.String(255), unique=True)
+    # Nodes this job has been given so far (a dead node means a retry).
+    attempt = sa.Column(sa.Integer, nullable=False, default=0)
+    # Why a queued job is still waiting, for "job show".
+    wait_reason = sa.Column(sa.Text)
     # The validated spec with any credentials removed from URLs.
     spec = sa.Column(sa.JSON, nullable=False)
     state = sa.Column(sa.String(16), nullable=False, index=True)
@@ -26,6 +33,8 @@ class Job(Base):
     timings = sa.Column(sa.JSON, nullable=False, default=dict)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
+    # When the job was last given to a node.
+    started_at = sa.Column(sa.DateTime)
     finished_at = sa.Column(sa.DateTime)
 
 
@@ -34,6 +43,7 @@ class Node(Base):
 
     id = sa.Column(sa.String(36), primary_key=True)
     driver = sa.Column(sa.String(32), nullable=False)
+    label = sa.Column(sa.String(64), nullable=False, index=True)
     state = sa.Column(sa.String(16), nullable=False, index=True)
     job_id = sa.Column(sa.String(36), index=True)
     # What the driver calls the node (container id, server id).
@@ -42,4 +52,19 @@ class Node(Base):
     created_at = sa.Column(sa.DateTime, nullable=False)
     ready_at = sa.Column(sa.DateTime)
     last_heartbeat = sa.Column(sa.DateTime)
+    # Seconds the node took to boot and for its agent to register.
+    timings = sa.Column(sa.JSON, nullable=False, default=dict)
+    # A held node is kept, unused, until then (debugging a failed job).
+    hold_until = sa.Column(sa.DateTime)
     deleted_at = sa.Column(sa.DateTime)
+
+
+class Pool(Base):
+    """What an operator changed of a label's pool at run time."""
+
+    __tablename__ = 'pools'
+
+    label = sa.Column(sa.String(64), primary_key=True)
+    min_ready = sa.Column(sa.Integer)
+    max_nodes = sa.Column(sa.Integer)
+    updated_at = sa.Column(sa.DateTime, nullable=False)

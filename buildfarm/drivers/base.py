@@ -1,8 +1,10 @@
 """The interface every node driver implements.
 
-A node serves exactly one job. The controller calls ``create`` from its
-launcher threads, ``delete`` from its deleter threads and ``status`` from
-its monitor thread; a driver must be safe to call from several threads.
+A node serves exactly one job, which the controller gives it once its
+agent has registered (nodes of a warm pool wait registered and idle). The
+controller calls ``create`` from its launcher threads, ``delete`` from its
+deleter threads, ``status`` and ``list_owned`` from its control loop; a
+driver must be safe to call from several threads.
 """
 
 import abc
@@ -20,14 +22,16 @@ class NodeSpec:
     """What a driver needs to boot one node."""
 
     node_id: str
-    job_id: str
+    # The label's settings for this driver (image, size...); see
+    # buildfarm.controller.pools.
+    settings: dict
     # Options for the agent, {group: {option: value}}. Holds the node's
     # broker URL and secret: deliver it to the agent alone, never through
     # an image, the environment of the job or a log.
     agent_conf: dict
-    # A host directory holding the job's git repository (file:// jobs),
-    # to be served to the node read-only at the same path.
-    local_repo: str = None
+    # Host directories of git repositories that jobs may clone through
+    # file:// URLs, to be served to the node read-only at the same paths.
+    local_repos: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -75,7 +79,8 @@ class NodeDriver(abc.ABC):
         the agent's ``agent_ready`` call tells when it is up. Every
         resource created carries the owner labels (OWNER_LABEL,
         NODE_LABEL). On failure raise NodeBootError with a reason a
-        person can act on, and leave nothing behind.
+        person can act on, and leave nothing behind; raise QuotaExceeded
+        when the cloud lacks quota or capacity (jobs then wait).
         """
 
     @abc.abstractmethod
@@ -90,5 +95,13 @@ class NodeDriver(abc.ABC):
     def status(self, node_id, external_id):
         """Return a NodeStatus: is the node still there and running?
 
-        Called periodically for every booting or busy node.
+        Called periodically for every live node.
+        """
+
+    @abc.abstractmethod
+    def list_owned(self):
+        """Return {node_id: external_id} of every node carrying this
+        controller's owner tag, whether the controller knows it or not.
+
+        Called at start and periodically to find leaked nodes.
         """

@@ -134,7 +134,7 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
 
 
 def owned_containers(client, controller_id):
-    return client.containers.list(all=True, filters={
+    return client.containers.list(all=True, sparse=True, filters={
         'label': '%s=%s' % (base.OWNER_LABEL, controller_id)})
 
 

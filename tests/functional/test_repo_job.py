@@ -91,16 +91,19 @@ def test_a_job_that_floods_its_log(clean_farm, git_server):
     assert cap < len(log.encode()) < cap + 4096
 
 
-def test_a_node_that_dies_mid_job(clean_farm, git_server):
+def test_a_node_that_dies_mid_job_is_retried_on_a_fresh_node(clean_farm,
+                                                             git_server):
     job = clean_farm.submit(git_url=git_server['url'],
-                            cmd='echo started; sleep 300')
+                            cmd='echo started; sleep 4; echo fin""ished')
     clean_farm.wait_for_log(job['id'], 'started\n')
-    for container in clean_farm.containers():
-        container.kill()
-    job = clean_farm.wait(job['id'], timeout=60)
-    assert job['state'] == states.ERROR
-    assert job['reason'].startswith('node_failure: the container of node')
-    assert 'exit code 137' in job['reason']
+    first = [c.id for c in clean_farm.containers()]
+    assert len(first) == 1
+    clean_farm.docker.containers.get(first[0]).kill()
+    job = clean_farm.wait(job['id'], timeout=120)
+    assert (job['state'], job['attempt']) == (states.SUCCEEDED, 2)
+    log = clean_farm.log(job['id'])
+    assert 'the container of node' in log and 'exit code 137' in log
+    assert log.index('run again on a fresh node') < log.index('finished\n')
 
 
 def test_the_job_cannot_read_the_agents_credentials(clean_farm, git_server):

@@ -10,9 +10,10 @@ from buildfarm import exception
 SECRET = 'the-node-secret'
 
 
-def _spec(local_repo=None):
+def _spec(local_repos=(), settings=None):
     return base.NodeSpec(
-        node_id='node-1', job_id='job-1', local_repo=local_repo,
+        node_id='node-1', settings=settings or {},
+        local_repos=list(local_repos),
         agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
                     'agent': {'node_id': 'node-1', 'node_secret': SECRET,
                               'job_env': '{}'}})
@@ -26,7 +27,7 @@ def driver(conf):
 
 
 def test_container_is_confined_and_labelled(driver, conf):
-    container_id = driver.create(_spec('/srv/repo'))
+    container_id = driver.create(_spec(['/srv/repo']))
     container = driver.client.containers.get(container_id)
     kw = container.kwargs
     assert kw['privileged'] is False
@@ -77,6 +78,22 @@ def test_status_says_why_a_node_died_and_delete_is_idempotent(driver):
     driver.delete('node-1', container_id)
     driver.delete('node-1', container_id)
     assert not driver.status('node-1', container_id).alive
+
+
+def test_label_settings_win_over_the_docker_options(driver, conf):
+    driver.client.images.add('small:1')
+    container = driver.client.containers.get(driver.create(_spec(
+        settings={'image': 'small:1', 'memory_limit': '256m', 'cpus': 0.5,
+                  'pids_limit': 64})))
+    kw = container.kwargs
+    assert (kw['image'], kw['mem_limit'], kw['nano_cpus'],
+            kw['pids_limit']) == ('small:1', '256m', 500000000, 64)
+    assert kw['network_mode'] == conf.docker.network_mode
+
+
+def test_owned_nodes_are_listed_by_owner_label(driver):
+    container_id = driver.create(_spec())
+    assert driver.list_owned() == {'node-1': container_id}
 
 
 def test_delete_without_an_id_finds_the_container_by_label(driver):

@@ -10,6 +10,7 @@ import pytest
 
 from buildfarm.common import auth
 from buildfarm.controller import rpcapi
+from buildfarm.controller import service
 from buildfarm import exception
 from buildfarm import states
 from tests.unit.conftest import NODE_KEY
@@ -37,13 +38,6 @@ def _submit(api, **spec):
     return api.repo_job(spec)
 
 
-def _node(controller, job_id):
-    job = _wait(lambda: (lambda j: j if j['node_id'] and
-                         controller.store.get_node(j['node_id'])['external_id']
-                         else None)(controller.store.get_job(job_id)))
-    return controller.store.get_node(job['node_id'])
-
-
 def _agent(controller, node_id, secret=None):
     return rpcapi.NodeCallbackAPI(
         controller.transport, controller.conf.controller.topic, node_id,
@@ -51,16 +45,34 @@ def _agent(controller, node_id, secret=None):
 
 
 def _containers(controller):
-    return controller.driver.client.containers.by_id
+    return controller.drivers['fake'].client.containers.by_id
+
+
+def _booted(controller, state=states.NODE_BOOTING, count=1):
+    """Wait for ``count`` nodes in ``state`` whose container exists."""
+    def nodes():
+        found = [n for n in controller.store.live_nodes()
+                 if n['state'] == state and n['external_id']]
+        return found if len(found) >= count else None
+    return _wait(nodes)
+
+
+def _run_on_new_node(controller, api, job):
+    """Register the node booted for ``job``; return it once it runs it."""
+    node = _booted(controller)[0]
+    assert _agent(controller, node['id']).agent_ready({'cpus': 2})
+    _wait(lambda: api.get_job(job['id'])['state'] == states.RUNNING)
+    return controller.store.get_node(node['id'])
 
 
 def test_a_job_runs_and_its_node_is_destroyed_after_the_report(
         controller, api):
     job = _submit(api)
-    node = _node(controller, job['id'])
+    assert 'waiting for a node of default to boot' in api.get_job(
+        job['id'])['wait_reason']
+    node = _run_on_new_node(controller, api, job)
+    assert node['job_id'] == job['id']
     agent = _agent(controller, node['id'])
-    assert agent.agent_ready({'cpus': 2}) == {'job_id': job['id']}
-    assert api.get_job(job['id'])['state'] == states.RUNNING
     agent.log_chunk(job['id'], 0, 'hello\n')
     assert len(_containers(controller)) == 1
     ack = agent.report(job['id'], {
@@ -68,10 +80,10 @@ def test_a_job_runs_and_its_node_is_destroyed_after_the_report(
         'reason': None, 'timings': {'clone': 0.5, 'run': 1.0}})
     assert ack == {'ack': True, 'duplicate': False}
     job = api.get_job(job['id'])
-    assert (job['state'], job['exit_code'], job['commit']) == (
-        states.SUCCEEDED, 0, 'a' * 40)
-    assert set(job['timings']) == {'queued', 'node_boot', 'agent_ready',
-                                   'clone', 'run', 'report'}
+    assert (job['state'], job['exit_code'], job['commit'],
+            job['attempt']) == (states.SUCCEEDED, 0, 'a' * 40, 1)
+    assert {'queued', 'node_boot', 'agent_ready', 'clone', 'run',
+            'report'} <= set(job['timings'])
     assert 'hello\n' in api.get_log(job['id'])['data']
     _wait(lambda: not _containers(controller))
     # A resent report (its ack was lost) is acknowledged as a duplicate,
@@ -80,68 +92,174 @@ def test_a_job_runs_and_its_node_is_destroyed_after_the_report(
     assert api.get_job(job['id'])['state'] == states.SUCCEEDED
 
 
+def test_a_warm_pool_serves_jobs_without_a_boot(controller, api):
+    api.pool_set('default', min_ready=2)
+    nodes = _booted(controller, count=2)
+    for node in nodes:
+        _agent(controller, node['id']).agent_ready({})
+    assert api.pool_show('default')['nodes']['ready'] == 2
+    job = _submit(api)
+    _wait(lambda: api.get_job(job['id'])['state'] == states.RUNNING)
+    assert api.get_job(job['id'])['node_id'] in {n['id'] for n in nodes}
+    # The pool tops itself up to two idle nodes again.
+    _booted(controller, count=1)
+    pool = api.pool_show('default')
+    assert (pool['nodes']['in-use'], pool['min_ready']) == (1, 2)
+
+
+def test_jobs_wait_in_order_at_max_nodes_and_say_why(controller, api):
+    api.pool_set('default', max_nodes=1)
+    first, second = _submit(api), _submit(api)
+    node = _run_on_new_node(controller, api, first)
+    waiting = api.get_job(second['id'])
+    assert waiting['state'] == states.QUEUED
+    assert 'pool default is at max_nodes (1 of 1' in waiting['wait_reason']
+    assert api.pool_show('default')['queued_jobs'] == 1
+    _agent(controller, node['id']).report(first['id'],
+                                          {'state': states.SUCCEEDED})
+    _run_on_new_node(controller, api, second)
+
+
+def test_pool_changes_survive_a_restart(conf):
+    first = service.ControllerService(conf)
+    first.start()
+    first.engine.pool_set('default', min_ready=0, max_nodes=3)
+    first.stop()
+    second = service.ControllerService(conf)
+    try:
+        assert second.pools.get('default').max_nodes == 3
+    finally:
+        second.stop()
+
+
+def test_bad_pool_changes_are_refused(api):
+    with pytest.raises(exception.InvalidPool, match='min_ready'):
+        api.pool_set('default', min_ready=20, max_nodes=2)
+    with pytest.raises(exception.InvalidJobSpec, match="Unknown label 'gpu'"):
+        api.pool_set('gpu', min_ready=1)
+    with pytest.raises(exception.InvalidJobSpec, match="Unknown label 'gpu'"):
+        _submit(api, label='gpu')
+
+
 def test_forged_and_misdirected_messages_are_rejected(controller, api):
-    job1, job2 = _submit(api), _submit(api)
-    node1 = _node(controller, job1['id'])
-    node2 = _node(controller, job2['id'])
+    job1 = _submit(api)
+    node1 = _run_on_new_node(controller, api, job1)
+    job2 = _submit(api)
+    node2 = _run_on_new_node(controller, api, job2)
     forged = _agent(controller, node1['id'], secret='guessed')
     with pytest.raises(exception.AgentAuthError, match='bad signature'):
-        forged.agent_ready({})
+        forged.report(job1['id'], {'state': states.SUCCEEDED})
     # Node 2's genuine credentials cannot speak for node 1's job.
     agent2 = _agent(controller, node2['id'])
     with pytest.raises(exception.AgentAuthError, match='not assigned'):
         agent2.report(job1['id'], {'state': states.SUCCEEDED})
-    assert api.get_job(job1['id'])['state'] == states.BOOTING
+    assert api.get_job(job1['id'])['state'] == states.RUNNING
 
 
-def test_a_node_that_never_registers_ends_the_job(controller, api, conf):
+def test_a_node_that_never_registers_is_replaced(controller, api, conf):
     conf.set_override('boot_timeout', 1, 'controller')
+    controller.pools._labels['default'].boot_timeout = 1
     job = _submit(api)
-    _node(controller, job['id'])
-    time.sleep(1.5)
+    slow = _booted(controller)[0]
+    time.sleep(1.2)
     controller.engine.check_nodes()
+    assert controller.store.get_node(slow['id'])['state'] in (
+        states.NODE_DELETING, states.NODE_DELETED)
     job = api.get_job(job['id'])
-    assert job['state'] == states.ERROR
-    assert 'did not register within 1 s' in job['reason']
-    _wait(lambda: not _containers(controller))
+    assert job['state'] == states.QUEUED
+    assert 'did not register within 1 s' in job['wait_reason']
+    # After the back-off, a fresh node is booted for it.
+    controller.engine._boot_pause.clear()
+    controller.engine.wake()
+    fresh = _booted(controller)[0]
+    assert fresh['id'] != slow['id']
 
 
-def test_a_node_that_dies_mid_job_ends_it_with_node_failure(controller, api):
+def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,
+                                                        conf):
+    conf.set_override('max_attempts', 2, 'controller')
     job = _submit(api)
-    node = _node(controller, job['id'])
-    _agent(controller, node['id']).agent_ready({})
-    _containers(controller)[node['external_id']].kill(137)
-    controller.engine.check_nodes()
-    job = api.get_job(job['id'])
-    assert job['state'] == states.ERROR
-    assert job['reason'].startswith('node_failure:')
-    assert 'exit code 137' in job['reason']
+    for attempt in (1, 2):
+        node = _run_on_new_node(controller, api, job)
+        _containers(controller)[node['external_id']].kill(137)
+        controller.engine.check_nodes()
+        seen = api.get_job(job['id'])
+        assert seen['attempt'] == attempt
+    assert seen['state'] == states.ERROR
+    assert seen['reason'].startswith('node_failure: the container of node')
+    assert 'exit code 137' in seen['reason']
+    assert '(after 2 attempts)' in seen['reason']
     _wait(lambda: not _containers(controller))
 
 
 def test_a_missing_worker_image_ends_the_job_with_advice(controller, api,
                                                          conf):
     conf.set_override('image', 'missing:latest', 'docker')
+    conf.set_override('max_attempts', 2, 'controller')
     job = _submit(api)
+    _wait(lambda: api.get_job(job['id'])['attempt'] == 1)
+    controller.engine._boot_pause.clear()
+    controller.engine.wake()
     job = _wait(lambda: (lambda j: j if j['state'] in states.TERMINAL
                          else None)(api.get_job(job['id'])))
     assert job['state'] == states.ERROR
+    assert 'no node could be booted' in job['reason']
     assert 'buildfarm image build' in job['reason']
     assert not _containers(controller)
 
 
 def test_cancel_while_queued_or_running(controller, api, conf):
     conf.set_override('cancel_grace', 1, 'controller')
+    api.pool_set('default', max_nodes=1)
     job = _submit(api)
-    node = _node(controller, job['id'])
-    _agent(controller, node['id']).agent_ready({})
+    queued = _submit(api)
+    node = _run_on_new_node(controller, api, job)
+    assert api.cancel_job(queued['id'])['state'] == states.CANCELLED
     assert api.cancel_job(job['id'])['state'] == states.RUNNING
     time.sleep(1.2)   # the agent never confirms
     controller.engine.check_nodes()
     job = api.get_job(job['id'])
     assert job['state'] == states.CANCELLED
     assert 'did not confirm' in job['reason']
-    _wait(lambda: not _containers(controller))
+    _wait(lambda: node['external_id'] not in _containers(controller))
+
+
+def test_idempotent_submit_returns_the_first_job(controller, api):
+    first = api.repo_job({'git_url': 'https://example.com/r', 'cmd': 'x'},
+                         idempotency_key='mistral-action-1')
+    again = api.repo_job({'git_url': 'https://example.com/r', 'cmd': 'x'},
+                         idempotency_key='mistral-action-1')
+    other = api.repo_job({'git_url': 'https://example.com/r', 'cmd': 'x'},
+                         idempotency_key='mistral-action-2')
+    assert again['id'] == first['id'] != other['id']
+    assert len(api.list_jobs()) == 2
+
+
+def test_hold_keeps_a_node_after_its_job(controller, api):
+    job = _submit(api)
+    node = _run_on_new_node(controller, api, job)
+    held = api.node_hold(node['id'], 3600)
+    assert held['hold_until'] is not None
+    _agent(controller, node['id']).report(job['id'],
+                                          {'state': states.FAILED})
+    assert controller.store.get_node(node['id'])['state'] == states.NODE_HELD
+    assert node['external_id'] in _containers(controller)
+    api.node_delete(node['id'])
+    _wait(lambda: node['external_id'] not in _containers(controller))
+
+
+def test_leaked_containers_are_reaped_on_second_sighting(controller):
+    controller.engine.stop()   # no control loop reaping behind our back
+    driver = controller.drivers['fake']
+    client = driver.client
+    leaked = client.containers.create(
+        image=controller.conf.docker.image, name='leak',
+        labels={'buildfarm.controller-id': 'buildfarm',
+                'buildfarm.node-id': 'not-in-the-database'})
+    assert controller.engine.nodes.reap() == 0
+    assert leaked.id in client.containers.by_id
+    assert controller.engine.nodes.reap() == 1
+    assert leaked.id not in client.containers.by_id
 
 
 def test_bad_input_is_refused_over_rpc(api):
@@ -156,30 +274,27 @@ def test_bad_input_is_refused_over_rpc(api):
 def test_credentials_in_the_url_are_never_stored(controller, api):
     job = _submit(api, git_url='https://user:s3cret@example.com/repo.git')
     assert 's3cret' not in repr(job)
-    node = _node(controller, job['id'])
-    agent = _agent(controller, node['id'])
-    agent.agent_ready({})
-    with controller.engine.store.engine.connect() as connection:
+    _run_on_new_node(controller, api, job)
+    with controller.store.engine.connect() as connection:
         dump = '\n'.join(connection.connection.iterdump())
     assert 's3cret' not in dump
 
 
-def test_restart_ends_jobs_whose_node_it_lost(conf):
-    from buildfarm.controller import service
+def test_restart_keeps_running_jobs_on_live_nodes(conf):
     first = service.ControllerService(conf)
     first.start()
-    api = rpcapi.ControllerAPI(first.transport, conf.controller.topic,
-                               timeout=10)
+    api = rpcapi.ControllerAPI(first.transport, conf.controller.topic)
     job = _submit(api)
-    _node(first, job['id'])
+    node = _run_on_new_node(first, api, job)
+    client = first.drivers['fake'].client
     first.stop()
     second = service.ControllerService(conf)
+    second.drivers['fake'].client = client   # the same "Docker engine"
     second.start()
     try:
-        job = second.engine.get_job(job['id'])
-        assert job['state'] == states.ERROR
-        assert 'controller restarted' in job['reason']
-        assert all(n['state'] in (states.NODE_DELETING, states.NODE_DELETED)
-                   for n in [second.store.get_node(job['node_id'])])
+        agent = _agent(second, node['id'])
+        agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
+        assert second.engine.get_job(job['id'])['state'] == states.SUCCEEDED
+        _wait(lambda: not client.containers.by_id)
     finally:
         second.stop()

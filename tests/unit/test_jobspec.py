@@ -9,7 +9,8 @@ GOOD = {'git_url': 'https://example.com/org/repo.git', 'cmd': 'tox'}
 def test_defaults_are_filled_in():
     spec = jobspec.validate_repo_job(dict(GOOD))
     assert spec == {'git_url': GOOD['git_url'], 'ref': None, 'cmd': 'tox',
-                    'timeout': jobspec.DEFAULT_TIMEOUT, 'env': {}}
+                    'timeout': jobspec.DEFAULT_TIMEOUT, 'env': {},
+                    'label': None}
 
 
 @pytest.mark.parametrize('change,message', [

@@ -13,13 +13,13 @@ def test_migrations_build_the_schema_of_the_models(tmp_path):
         context = alembic_migration.MigrationContext.configure(connection)
         diff = autogenerate.compare_metadata(context, models.Base.metadata)
         assert diff == []
-        assert context.get_current_revision() == '0001'
+        assert context.get_current_revision() == '0002'
 
 
 def test_upgrade_twice_keeps_the_data(tmp_path):
     store = api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
     store.upgrade()
-    store.create_job('j', 'repo_job', {'cmd': 'true'}, '/log')
+    store.create_job('j', 'repo_job', 'default', {'cmd': 'true'}, '/log')
     store.upgrade()
     assert store.get_job('j')['spec'] == {'cmd': 'true'}
     with store.engine.connect() as connection:

@@ -64,22 +64,24 @@ class DockerDriver(base.NodeDriver):
         if self.conf.node.ca_bundle:
             volumes[self.conf.node.ca_bundle] = {'bind': NODE_CA_BUNDLE,
                                                  'mode': 'ro'}
-        if spec.local_repo:
-            volumes[spec.local_repo] = {'bind': spec.local_repo,
-                                        'mode': 'ro'}
+        for path in spec.local_repos:
+            volumes[path] = {'bind': path, 'mode': 'ro'}
         return volumes
 
+    def _setting(self, spec, name):
+        """A label's setting, else the [docker] option of that name."""
+        return spec.settings.get(name, getattr(self.conf.docker, name))
+
     def container_kwargs(self, spec):
-        opts = self.conf.docker
         return dict(
-            image=opts.image,
+            image=self._setting(spec, 'image'),
             command=['buildfarm-agent', '--config-file', AGENT_CONF],
             name='buildfarm-node-%s' % spec.node_id,
             labels=self._labels(spec.node_id),
-            network_mode=opts.network_mode,
-            mem_limit=opts.memory_limit,
-            nano_cpus=int(opts.cpus * 1e9),
-            pids_limit=opts.pids_limit,
+            network_mode=self._setting(spec, 'network_mode'),
+            mem_limit=self._setting(spec, 'memory_limit'),
+            nano_cpus=int(float(self._setting(spec, 'cpus')) * 1e9),
+            pids_limit=int(self._setting(spec, 'pids_limit')),
             init=True,
             privileged=False,
             cap_drop=['ALL'],
@@ -102,7 +104,8 @@ class DockerDriver(base.NodeDriver):
             raise exception.NodeBootError(
                 'The worker image %r is not on the Docker engine. Build it '
                 'with "buildfarm image build --format docker" or set '
-                '[docker] image.' % self.conf.docker.image)
+                '[docker] image (or the label\'s image).'
+                % self._setting(spec, 'image'))
         except docker_errors.DockerException as e:
             raise exception.NodeBootError(
                 'Docker could not create the node container: %s' % e)
@@ -141,6 +144,15 @@ class DockerDriver(base.NodeDriver):
             raise exception.DriverError(
                 'Could not remove the container of node %s: %s'
                 % (node_id, e))
+
+    def list_owned(self):
+        # sparse: no inspect per container, which would race with deletes.
+        containers = self.client.containers.list(all=True, sparse=True,
+                                                 filters={'label': '%s=%s' % (
+                                                     base.OWNER_LABEL,
+                                                     self.owner)})
+        return {(c.attrs.get('Labels') or {}).get(base.NODE_LABEL): c.id
+                for c in containers}
 
     def status(self, node_id, external_id):
         try:

@@ -32,7 +32,8 @@ class FakeContainer:
 
     @property
     def attrs(self):
-        return {'State': {'ExitCode': self.exit_code, 'OOMKilled': False}}
+        return {'State': {'ExitCode': self.exit_code, 'OOMKilled': False},
+                'Labels': self.labels}
 
     def put_archive(self, path, data):
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
@@ -81,7 +82,7 @@ class FakeContainers:
             raise docker_errors.NotFound('No such container: %s'
                                          % container_id)
 
-    def list(self, all=False, filters=None):  # noqa: A002 (docker's name)
+    def list(self, all=False, filters=None, sparse=False):  # noqa: A002
         label = (filters or {}).get('label')
         key, _, value = label.partition('=') if label else (None, '', '')
         return [c for c in self.by_id.values()

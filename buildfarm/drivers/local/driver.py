@@ -62,6 +62,10 @@ class LocalDriver(base.NodeDriver):
             agent.stop()
             shutil.rmtree(workspace, ignore_errors=True)
 
+    def list_owned(self):
+        with self._lock:
+            return {node_id: node_id for node_id in self._agents}
+
     def status(self, node_id, external_id):
         with self._lock:
             agent, _ = self._agents.get(node_id, (None, None))

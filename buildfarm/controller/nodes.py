@@ -1,0 +1,160 @@
+"""Nodes: booting them for a label's pool, destroying them, finding leaks.
+
+The engine decides when to boot and what to destroy; this module does it
+through the label's driver, off the control loop (launcher and deleter
+thread pools), and keeps the node rows true.
+"""
+
+import concurrent.futures
+import logging
+import threading
+import time
+import uuid
+
+from buildfarm.db import api as db_api
+from buildfarm.drivers import base as driver_base
+from buildfarm import exception
+from buildfarm import states
+
+LOG = logging.getLogger(__name__)
+
+
+class NodeKeeper:
+
+    def __init__(self, conf, store, drivers, agent_conf, on_boot_failure,
+                 on_change):
+        """``agent_conf(node_id)`` makes a node's agent configuration;
+        ``on_boot_failure(label, reason, quota)`` and ``on_change()`` tell
+        the engine what happened."""
+        self.conf = conf
+        self.store = store
+        self.drivers = drivers
+        self._agent_conf = agent_conf
+        self._on_boot_failure = on_boot_failure
+        self._on_change = on_change
+        self._launcher = concurrent.futures.ThreadPoolExecutor(
+            16, thread_name_prefix='launcher')
+        self._deleter = concurrent.futures.ThreadPoolExecutor(
+            4, thread_name_prefix='deleter')
+        self._lock = threading.Lock()
+        self._deleting = set()
+        # Leaked nodes seen once: {(driver, node_id): external_id}.
+        self._leak_seen = {}
+
+    def stop(self):
+        self._launcher.shutdown(wait=True, cancel_futures=True)
+        self._deleter.shutdown(wait=True)
+
+    # Booting
+
+    def boot(self, label):
+        """Start booting a node of ``label``; returns its row at once."""
+        node = self.store.create_node(str(uuid.uuid4()), label.driver,
+                                      label.name)
+        self._launcher.submit(self._create, node['id'], label)
+        return node
+
+    def _create(self, node_id, label):
+        spec = driver_base.NodeSpec(
+            node_id=node_id, settings=dict(label.settings),
+            agent_conf=self._agent_conf(node_id),
+            local_repos=list(self.conf.controller.allowed_local_repo_dirs))
+        start = time.monotonic()
+        try:
+            external_id = self.drivers[label.driver].create(spec)
+        except Exception as e:
+            quota = isinstance(e, exception.QuotaExceeded)
+            reason = str(e) if isinstance(e, exception.BuildfarmError) else (
+                'The node could not be booted: %s' % e)
+            if quota:
+                LOG.info('Node %s (%s): quota: %s', node_id, label.name, e)
+            else:
+                LOG.warning('Node %s (%s) failed to boot: %s', node_id,
+                            label.name, reason)
+            self._cleanup_failed(node_id, label.driver)
+            self._on_boot_failure(label.name, reason, quota)
+        else:
+            self.store.update_node(node_id, external_id=external_id,
+                                   timings={'node_boot':
+                                            time.monotonic() - start})
+        self._on_change()
+
+    def _cleanup_failed(self, node_id, driver):
+        try:
+            self.drivers[driver].delete(node_id, None)
+        except exception.BuildfarmError:
+            LOG.exception('Node %s: cleanup after a failed boot failed; the '
+                          'reaper will find it.', node_id)
+        self.store.update_node(node_id, state=states.NODE_FAILED,
+                               deleted_at=db_api.utcnow())
+
+    # Destroying
+
+    def destroy(self, node_id):
+        """Destroy a node (in the background); idempotent."""
+        with self._lock:
+            if node_id in self._deleting:
+                return
+            self._deleting.add(node_id)
+        node = self.store.update_node(node_id, state=states.NODE_DELETING)
+        if node is None:
+            with self._lock:
+                self._deleting.discard(node_id)
+            return
+        try:
+            self._deleter.submit(self._delete, node)
+        except RuntimeError:  # shutting down: delete in this thread
+            self._delete(node)
+
+    def is_deleting(self, node_id):
+        with self._lock:
+            return node_id in self._deleting
+
+    def _delete(self, node):
+        try:
+            self.drivers[node['driver']].delete(node['id'],
+                                                node['external_id'])
+            self.store.update_node(node['id'], state=states.NODE_DELETED,
+                                   deleted_at=db_api.utcnow())
+            LOG.info('Node %s deleted.', node['id'])
+        except Exception:
+            # Left in "deleting": the control loop tries again.
+            LOG.exception('Node %s could not be deleted; will retry.',
+                          node['id'])
+        finally:
+            with self._lock:
+                self._deleting.discard(node['id'])
+        self._on_change()
+
+    # Leaks
+
+    def reap(self):
+        """Delete what carries our owner tag but is not a live node of
+        ours, on its second sighting (a node being created right now has
+        its row already, so it is never taken for a leak)."""
+        known = {n['id'] for n in self.store.live_nodes()}
+        sighted = {}
+        for name, driver in self.drivers.items():
+            try:
+                owned = driver.list_owned()
+            except exception.BuildfarmError:
+                LOG.exception('Cannot list the nodes of driver %s', name)
+                continue
+            for node_id, external_id in owned.items():
+                if node_id not in known:
+                    sighted[(name, node_id)] = external_id
+        reaped = set()
+        for key, external_id in sighted.items():
+            if key not in self._leak_seen:
+                continue
+            name, node_id = key
+            LOG.warning('Reaping leaked node %s (%s, %s).', node_id, name,
+                        external_id)
+            try:
+                self.drivers[name].delete(node_id, external_id)
+                reaped.add(key)
+            except exception.BuildfarmError:
+                LOG.exception('Could not reap node %s', node_id)
+        self._leak_seen = {k: v for k, v in sighted.items()
+                           if k not in reaped}
+        return len(reaped)
