@@ -8,9 +8,9 @@ from buildfarm.controller import rpcapi
 from buildfarm import states
 
 PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'report')
-COLUMNS = ('id', 'state', 'exit_code', 'commit', 'reason', 'git_url', 'ref',
-           'cmd', 'timeout', 'node_id', 'log_path', 'created_at',
-           'finished_at') + PHASES
+COLUMNS = ('id', 'state', 'exit_code', 'commit', 'reason', 'wait_reason',
+           'git_url', 'ref', 'cmd', 'timeout', 'label', 'attempt', 'node_id',
+           'log_path', 'created_at', 'started_at', 'finished_at') + PHASES
 
 # Exit status of "run" and "job submit --wait".
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2

@@ -49,6 +49,10 @@ class SubmitJob(JobShowOne):
         parser.add_argument('--env', action='append', metavar='NAME=VALUE',
                             help='environment variable for the command; '
                                  'may be repeated')
+        parser.add_argument('--label', help='label of the node to run on')
+        parser.add_argument('--idempotency-key', metavar='KEY',
+                            help='submitting again with the same key '
+                                 'returns the first job')
         parser.add_argument('--wait', action='store_true',
                             help='stream the log (to stderr) and exit 0 if '
                                  'the command succeeded, 1 if it failed or '
@@ -57,7 +61,7 @@ class SubmitJob(JobShowOne):
 
     def take_action(self, parsed_args):
         spec = {'git_url': parsed_args.git_url, 'ref': parsed_args.ref,
-                'cmd': parsed_args.cmd}
+                'cmd': parsed_args.cmd, 'label': parsed_args.label}
         if parsed_args.timeout is not None:
             spec['timeout'] = parsed_args.timeout
         try:
@@ -65,7 +69,7 @@ class SubmitJob(JobShowOne):
         except ValueError as e:
             raise exception.InvalidJobSpec(str(e))
         api = common.client(self.app.conf)
-        job = api.repo_job(spec)
+        job = api.repo_job(spec, idempotency_key=parsed_args.idempotency_key)
         if parsed_args.wait:
             job = common.follow(api, job['id'], self.app.stderr)
             self.exit_status = common.exit_status(job)

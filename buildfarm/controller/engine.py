@@ -480,8 +480,17 @@ class Engine:
             else:
                 waiting[job['label']] = waiting.get(job['label'], 0) + 1
         for label in self.pools.all():
-            self._top_up(label, live, len(ready.get(label.name, [])),
-                         waiting.get(label.name, 0))
+            idle = ready.get(label.name, [])
+            extra = len(idle) - label.min_ready
+            if extra > 0 and not waiting.get(label.name):
+                # The operator shrank the pool: idle nodes beyond it go.
+                for node in idle[:extra]:
+                    if self.store.update_node_if(
+                            node['id'], [states.NODE_READY],
+                            state=states.NODE_DELETING):
+                        self.nodes.destroy(node['id'])
+                continue
+            self._top_up(label, live, len(idle), waiting.get(label.name, 0))
 
     def _top_up(self, label, live, idle, waiting):
         mine = [n for n in live if n['label'] == label.name]

@@ -298,3 +298,13 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
         _wait(lambda: not client.containers.by_id)
     finally:
         second.stop()
+
+
+def test_shrinking_the_pool_removes_idle_nodes(controller, api):
+    api.pool_set('default', min_ready=2)
+    for node in _booted(controller, count=2):
+        _agent(controller, node['id']).agent_ready({})
+    _wait(lambda: api.pool_show('default')['nodes']['ready'] == 2)
+    api.pool_set('default', min_ready=0)
+    _wait(lambda: not _containers(controller))
+    assert api.pool_show('default')['nodes']['ready'] == 0
