@@ -95,7 +95,12 @@ class Engine:
         retried.
         """
         for node in self.store.live_nodes():
-            if node['state'] == states.NODE_IN_USE and self.persistent_key:
+            creating = (node['state'] == states.NODE_BOOTING and
+                        not node['external_id'])
+            if creating:
+                # The old process died while its driver created this node.
+                self.nodes.destroy(node['id'])
+            elif node['state'] == states.NODE_IN_USE and self.persistent_key:
                 job = self.store.get_job(node['job_id'])
                 if job['state'] == states.RUNNING:
                     # The dispatch may have been lost with the old process;

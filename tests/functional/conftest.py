@@ -133,6 +133,21 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
     return conf
 
 
+def write_config(path, transport_url, controller_id, extra=()):
+    """A configuration file for buildfarm-controller and the CLI."""
+    path.write_text('\n'.join([
+        '[DEFAULT]', 'transport_url = %s' % transport_url,
+        '[database]', 'connection = sqlite:///%s/db.sqlite' % path.parent,
+        '[controller]', 'driver = docker',
+        'controller_id = %s' % controller_id,
+        'log_dir = %s/logs' % path.parent,
+        'allowed_local_repo_dirs = %s' % path.parent,
+        'node_secret_key = %s' % NODE_KEY, *extra,
+        '[docker]', 'image = %s' % IMAGE, 'network_mode = host',
+        '[node]', 'ca_bundle = %s' % CA_BUNDLE, '']))
+    return str(path)
+
+
 def owned_containers(client, controller_id):
     return client.containers.list(all=True, sparse=True, filters={
         'label': '%s=%s' % (base.OWNER_LABEL, controller_id)})

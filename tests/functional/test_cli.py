@@ -12,19 +12,6 @@ import pytest
 from tests.functional import conftest
 
 
-def _write_config(path, transport_url, controller_id):
-    path.write_text('\n'.join([
-        '[DEFAULT]', 'transport_url = %s' % transport_url,
-        '[database]', 'connection = sqlite:///%s/db.sqlite' % path.parent,
-        '[controller]', 'driver = docker',
-        'controller_id = %s' % controller_id,
-        'log_dir = %s/logs' % path.parent,
-        'allowed_local_repo_dirs = %s' % path.parent,
-        '[docker]', 'image = %s' % conftest.IMAGE, 'network_mode = host',
-        '[node]', 'ca_bundle = %s' % conftest.CA_BUNDLE, '']))
-    return str(path)
-
-
 def _cli(config_file, *args, check=None):
     result = subprocess.run(
         ['buildfarm', '--config-file', config_file, *args],
@@ -39,8 +26,8 @@ def operator(tmp_path_factory, make_vhost, docker_client):
     """buildfarm-controller running in its own process."""
     tmp = tmp_path_factory.mktemp('operator')
     controller_id = 'bf-cli-%s' % uuid.uuid4().hex[:8]
-    config_file = _write_config(tmp / 'buildfarm.conf', make_vhost(),
-                                controller_id)
+    config_file = conftest.write_config(tmp / 'buildfarm.conf',
+                                        make_vhost(), controller_id)
     proc = subprocess.Popen(['buildfarm-controller', '--config-file',
                              config_file], stdout=subprocess.DEVNULL,
                             stderr=open(tmp / 'controller.log', 'w'))

@@ -1,0 +1,144 @@
+"""Pools, faults and restarts on the real RabbitMQ and Docker engine."""
+
+import json
+import random
+import signal
+import subprocess
+import time
+import uuid
+
+import docker
+import pytest
+
+from buildfarm.drivers import base
+from buildfarm import states
+from tests.functional import conftest
+
+
+def _wait_for(predicate, timeout=60, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError('%s not met within %d s' % (what, timeout))
+
+
+@pytest.fixture
+def pool_farm(tmp_path, make_vhost, docker_client):
+    conf = conftest.controller_conf(
+        tmp_path, make_vhost(), 'bf-pool-%s' % uuid.uuid4().hex[:8],
+        {('controller', 'reap_interval'): 1})
+    farm = conftest.Farm(conf, docker_client)
+    yield farm
+    farm.api.pool_set('default', min_ready=0)
+    try:
+        farm.assert_no_container_left()
+    finally:
+        farm.stop()
+        for container in farm.containers():
+            container.remove(force=True)
+
+
+def test_a_warm_pool_runs_a_job_on_a_node_booted_before_it(pool_farm,
+                                                           git_server):
+    api = pool_farm.api
+    api.pool_set('default', min_ready=1)
+    _wait_for(lambda: api.pool_show('default')['nodes']['ready'] == 1,
+              what='one ready node')
+    warm = [n for n in api.node_list() if n['state'] == 'ready'][0]
+    job = pool_farm.run(git_url=git_server['url'], cmd='true')
+    assert job['state'] == states.SUCCEEDED
+    assert job['node_id'] == warm['id']
+    assert warm['ready_at'] < job['created_at']
+    # The pool tops itself up, and shrinks when asked.
+    _wait_for(lambda: api.pool_show('default')['nodes']['ready'] == 1,
+              what='the pool topped up')
+    assert [n['id'] for n in api.node_list()] != [warm['id']]
+
+
+def test_jobs_wait_in_order_at_max_nodes(pool_farm, git_server):
+    api = pool_farm.api
+    api.pool_set('default', max_nodes=1)
+    first = pool_farm.submit(git_url=git_server['url'], cmd='sleep 2')
+    second = pool_farm.submit(git_url=git_server['url'], cmd='true')
+    _wait_for(lambda: api.get_job(first['id'])['state'] == states.RUNNING,
+              what='first job running')
+    waiting = api.get_job(second['id'])
+    assert waiting['state'] == states.QUEUED
+    assert 'pool default is at max_nodes' in waiting['wait_reason']
+    first, second = (pool_farm.wait(j['id']) for j in (first, second))
+    assert first['state'] == second['state'] == states.SUCCEEDED
+    assert second['started_at'] >= first['finished_at']
+    api.pool_set('default', max_nodes=10)
+
+
+def test_leaked_containers_are_reaped(pool_farm, docker_client):
+    leaked = docker_client.containers.run(
+        conftest.IMAGE, ['sleep', '300'], detach=True, init=True,
+        labels={base.OWNER_LABEL: pool_farm.controller_id,
+                base.NODE_LABEL: 'unknown-node'})
+    _wait_for(lambda: not pool_farm.containers(), timeout=30,
+              what='the leaked container reaped')
+    with pytest.raises(docker.errors.NotFound):
+        leaked.reload()
+
+
+def _start_controller(config_file, log):
+    return subprocess.Popen(['buildfarm-controller', '--config-file',
+                             config_file], stdout=subprocess.DEVNULL,
+                            stderr=log)
+
+
+def _cli_json(config_file, *args):
+    result = subprocess.run(['buildfarm', '--config-file', config_file,
+                             *args, '-f', 'json'], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_kill_9_of_the_controller_loses_no_job_and_leaks_no_node(
+        tmp_path, make_vhost, docker_client, git_server):
+    controller_id = 'bf-kill-%s' % uuid.uuid4().hex[:8]
+    config_file = conftest.write_config(
+        tmp_path / 'buildfarm.conf', make_vhost(), controller_id,
+        ['max_nodes = 3', 'monitor_interval = 1'])
+    log = open(tmp_path / 'controller.log', 'w')
+    proc = _start_controller(config_file, log)
+    rng = random.Random(7)
+    try:
+        _wait_for(lambda: subprocess.run(
+            ['buildfarm', '--config-file', config_file, 'job', 'list'],
+            capture_output=True).returncode == 0, what='controller up')
+        jobs = [_cli_json(config_file, 'job', 'submit', '--git-url',
+                          git_server['url'], '--cmd',
+                          'echo begin; sleep %d; echo e""nd' % (i % 3 + 1))
+                for i in range(6)]
+        for _ in range(3):
+            time.sleep(rng.uniform(0.5, 3.0))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            proc = _start_controller(config_file, log)
+
+        def all_done():
+            shown = [_cli_json(config_file, 'job', 'show', j['id'])
+                     for j in jobs]
+            return shown if all(j['state'] in states.TERMINAL
+                                for j in shown) else None
+        shown = _wait_for(all_done, timeout=240, what='every job ended')
+        assert [j['state'] for j in shown] == [states.SUCCEEDED] * 6
+        for job in shown:
+            with open(job['log_path']) as f:
+                text = f.read()
+            assert text.count('[buildfarm] job succeeded') == 1
+            assert text.count('\nend\n') == 1
+        _wait_for(lambda: not conftest.owned_containers(docker_client,
+                                                        controller_id),
+                  timeout=60, what='no node left')
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        for c in conftest.owned_containers(docker_client, controller_id):
+            c.remove(force=True)
