@@ -16,6 +16,8 @@ _FIELDS = {
     'cmd': 'shell command to run in the checkout (required)',
     'timeout': 'seconds the command may run (default %d)' % DEFAULT_TIMEOUT,
     'env': 'environment variables for the command, as a mapping',
+    'secret_env': 'environment variables whose values are never stored '
+                  'and are masked in the log, as a mapping',
     'label': 'label of the node to run on (default: the controller\'s)',
 }
 _URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
@@ -99,21 +101,34 @@ def validate_repo_job(spec):
             or not 0 < timeout <= MAX_TIMEOUT):
         _invalid('timeout must be a whole number of seconds between 1 and '
                  '%d, got %r.' % (MAX_TIMEOUT, timeout))
-    env = spec.get('env') or {}
-    if not isinstance(env, dict):
-        _invalid('env must be a mapping of variable names to values.')
-    for name, value in env.items():
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            _invalid('env: %r is not a valid variable name.' % (name,))
-        if not isinstance(value, str):
-            _invalid('env: the value of %s must be a string.' % name)
+    env = _validate_env('env', spec.get('env'))
+    secret_env = _validate_env('secret_env', spec.get('secret_env'))
     label = spec.get('label') or None
     if label is not None and not isinstance(label, str):
         _invalid('label must be the name of a label.')
     return {'git_url': git_url, 'ref': ref, 'cmd': cmd, 'timeout': timeout,
-            'env': dict(env), 'label': label}
+            'env': env, 'secret_env': secret_env, 'label': label}
+
+
+def _validate_env(field, env):
+    env = env or {}
+    if not isinstance(env, dict):
+        _invalid('%s must be a mapping of variable names to values.'
+                 % field)
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            _invalid('%s: %r is not a valid variable name.' % (field, name))
+        if not isinstance(value, str):
+            _invalid('%s: the value of %s must be a string.' % (field, name))
+    return dict(env)
 
 
 def stored_spec(spec):
-    """What the job store keeps of a spec: no credentials."""
-    return dict(spec, git_url=redact_url(spec['git_url']))
+    """What the job store keeps of a spec: no credentials, no secret."""
+    return dict(spec, git_url=redact_url(spec['git_url']),
+                secret_env={name: '***' for name in spec['secret_env']})
+
+
+def has_secrets(spec):
+    """Does the spec hold what the store does not keep?"""
+    return stored_spec(spec) != spec

@@ -131,7 +131,8 @@ class Agent:
         log = logstream.LogStream(
             lambda seq, data: self._send_chunk(job_id, seq, data),
             self.conf.agent.max_log_bytes,
-            self.conf.agent.log_flush_interval)
+            self.conf.agent.log_flush_interval,
+            secrets=(job['spec'].get('secret_env') or {}).values())
         work = None
         try:
             work = runner.RepoJob(self.conf, job, log, self._cancel)

@@ -11,10 +11,17 @@ class LogStream:
 
     Chunks are numbered from 0 and sent one at a time, in order, from one
     thread. Output past ``max_bytes`` is dropped and a marker says so.
+    Every occurrence of a ``secrets`` value is replaced by ``***`` before
+    anything leaves the node.
     """
 
-    def __init__(self, send, max_bytes, flush_interval):
+    def __init__(self, send, max_bytes, flush_interval, secrets=()):
         self._send = send
+        self._secrets = sorted({s for s in secrets if s}, key=len,
+                               reverse=True)
+        # Text held back so that a secret split across two flushes is
+        # still found whole.
+        self._held = ''
         self._max_bytes = max_bytes
         self._interval = flush_interval
         self._decoder = codecs.getincrementaldecoder('utf-8')('replace')
@@ -61,8 +68,17 @@ class LogStream:
             data, self._buf = bytes(self._buf), bytearray()
         return self._decoder.decode(data, final=final)
 
+    def _redact(self, text, final):
+        text = self._held + text
+        for secret in self._secrets:
+            text = text.replace(secret, '***')
+        keep = 0 if final or not self._secrets else len(self._secrets[0]) - 1
+        keep = min(keep, len(text))
+        self._held = text[len(text) - keep:]
+        return text[:len(text) - keep]
+
     def _flush(self, final=False):
-        text = self._take(final)
+        text = self._redact(self._take(final), final)
         while text:
             self._send(self.seq, text[:CHUNK_BYTES])
             self.seq += 1

@@ -55,6 +55,7 @@ class RepoJob:
             env.update(USER=self.user.pw_name, LOGNAME=self.user.pw_name)
         env.update(node_env(self.conf))
         env.update(self.spec.get('env') or {})
+        env.update(self.spec.get('secret_env') or {})
         return env
 
     def _give_to_job_user(self, *paths):
@@ -105,7 +106,13 @@ class RepoJob:
             self.spec['cmd'], src, self._environment(home), self.log.write,
             user=self.user, kill_grace=self.conf.kill_grace)
         start = time.monotonic()
+        oom_before = process.oom_kills()
+        forks_before = process.pids_limit_hits()
         how, code = command.run(self.spec['timeout'], self.cancel_event)
+        out_of_memory = (oom_before is not None and
+                         process.oom_kills() != oom_before)
+        out_of_pids = (forks_before is not None and
+                       process.pids_limit_hits() != forks_before)
         if code < 0:  # killed by a signal: report it as a shell would
             code = 128 - code
         timings['run'] = time.monotonic() - start
@@ -120,9 +127,17 @@ class RepoJob:
                 'stopped.'))
         elif code == 0:
             report['state'] = states.SUCCEEDED
+        elif out_of_memory:
+            report.update(state=states.FAILED, reason=(
+                'The command exited with status %d: the kernel killed a '
+                'process of the job for using more memory than the node '
+                'has (its memory limit).' % code))
         else:
             report.update(state=states.FAILED, reason=(
                 'The command exited with status %d.' % code))
+        if out_of_pids and report['reason']:
+            report['reason'] += (' The job hit the node\'s process limit '
+                                 '(pids_limit): processes could not fork.')
         self.log.note('%s after %.1f s (exit status %s)' % (
             report['state'], timings['run'], code))
         return report

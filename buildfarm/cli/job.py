@@ -49,6 +49,10 @@ class SubmitJob(JobShowOne):
         parser.add_argument('--env', action='append', metavar='NAME=VALUE',
                             help='environment variable for the command; '
                                  'may be repeated')
+        parser.add_argument('--secret-env', action='append',
+                            metavar='NAME=VALUE',
+                            help='like --env, but the value is never stored '
+                                 'and is masked in the log')
         parser.add_argument('--label', help='label of the node to run on')
         parser.add_argument('--idempotency-key', metavar='KEY',
                             help='submitting again with the same key '
@@ -66,6 +70,7 @@ class SubmitJob(JobShowOne):
             spec['timeout'] = parsed_args.timeout
         try:
             spec['env'] = common.parse_env(parsed_args.env)
+            spec['secret_env'] = common.parse_env(parsed_args.secret_env)
         except ValueError as e:
             raise exception.InvalidJobSpec(str(e))
         api = common.client(self.app.conf)

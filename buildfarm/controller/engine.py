@@ -59,8 +59,9 @@ class Engine:
         self._loop = threading.Thread(target=self._control_loop,
                                       name='control-loop', daemon=True)
         self._lock = threading.Lock()
-        # In memory only, never stored: git URLs with credentials in them.
-        self._git_urls = {}
+        # In memory only, never stored: specs of jobs with credentials in
+        # their git URL or with secret_env, until they are dispatched.
+        self._full_specs = {}
         # node id -> monotonic time its job's cancel was sent.
         self._cancelling = {}
         # label -> (monotonic time until which boots pause, why).
@@ -111,10 +112,12 @@ class Engine:
                                   '[controller] node_secret_key, so the '
                                   'node could no longer be trusted')
         for job in self.store.list_jobs(states_filter=[states.QUEUED]):
-            if '***@' in job['spec']['git_url']:
+            spec = job['spec']
+            if '***@' in spec['git_url'] or spec.get('secret_env'):
                 self._end(job['id'], states.ERROR, reason=(
                     'The controller restarted before the job started and '
-                    'does not store git credentials. Submit it again.'))
+                    'does not store git credentials or secret_env. Submit '
+                    'it again.'))
 
     # Callers
 
@@ -131,8 +134,8 @@ class Engine:
             LOG.info('Job %s returned again for its idempotency key.',
                      job['id'])
             return self.job_view(job)
-        if job['spec']['git_url'] != spec['git_url']:
-            self._git_urls[job_id] = spec['git_url']
+        if jobspec.has_secrets(spec):
+            self._full_specs[job_id] = spec
         LOG.info('Job %s queued on %s: %s', job_id, label.name,
                  job['spec']['git_url'])
         self.wake()
@@ -364,7 +367,7 @@ class Engine:
         job = self.store.update_job(job_id, expected, state=state, **values)
         if job is None:
             return False
-        self._git_urls.pop(job_id, None)
+        self._full_specs.pop(job_id, None)
         reason = values.get('reason')
         self.logs.note(job_id, 'job %s%s' % (
             state, ': %s' % reason if reason else ''))
@@ -531,8 +534,7 @@ class Engine:
         return True
 
     def _dispatch_message(self, job, node_id):
-        spec = dict(job['spec'])
-        spec['git_url'] = self._git_urls.get(job['id'], spec['git_url'])
+        spec = self._full_specs.get(job['id'], job['spec'])
         self.agents.run_job(node_id, {'id': job['id'], 'kind': job['kind'],
                                       'spec': spec})
 

@@ -142,3 +142,73 @@ def test_kill_9_of_the_controller_loses_no_job_and_leaks_no_node(
         proc.wait(timeout=60)
         for c in conftest.owned_containers(docker_client, controller_id):
             c.remove(force=True)
+
+
+@pytest.fixture
+def small_farm(tmp_path, make_vhost, docker_client, git_server):
+    """Nodes with little memory and few processes."""
+    conf = conftest.controller_conf(
+        tmp_path, make_vhost(), 'bf-small-%s' % uuid.uuid4().hex[:8],
+        {('docker', 'memory_limit'): '256m', ('docker', 'pids_limit'): 128})
+    farm = conftest.Farm(conf, docker_client)
+    yield farm
+    try:
+        farm.assert_no_container_left()
+    finally:
+        farm.stop()
+
+
+def test_a_fork_bomb_and_a_memory_hog_are_contained(small_farm, git_server):
+    bomb = small_farm.submit(git_url=git_server['url'], timeout=8,
+                             cmd='bomb() { bomb | bomb & }; bomb; sleep 60')
+    hog = small_farm.submit(git_url=git_server['url'],
+                            cmd='python3 -c "a = bytearray(400 * 2**20)"')
+    neighbour = small_farm.submit(git_url=git_server['url'],
+                                  cmd='sleep 3; echo fine')
+    bomb, hog, neighbour = (small_farm.wait(j['id'])
+                            for j in (bomb, hog, neighbour))
+    assert bomb['state'] == states.TIMED_OUT
+    assert "hit the node's process limit" in bomb['reason']
+    assert (hog['state'], hog['exit_code']) == (states.FAILED, 137)
+    assert 'more memory than the node has' in hog['reason']
+    assert neighbour['state'] == states.SUCCEEDED
+    # The controller still answers.
+    assert small_farm.api.get_job(neighbour['id'])['exit_code'] == 0
+
+
+def test_secret_env_is_masked_and_never_stored(small_farm, git_server):
+    secret = 'tok-%s' % uuid.uuid4().hex
+    job = small_farm.run(git_url=git_server['url'],
+                         secret_env={'API_TOKEN': secret},
+                         cmd='echo "token: $API_TOKEN"; '
+                             'test "$API_TOKEN" = %s' % secret[:4] + '"' +
+                             secret[4:] + '"')
+    assert job['state'] == states.SUCCEEDED
+    assert job['spec']['secret_env'] == {'API_TOKEN': '***'}
+    log = small_farm.log(job['id'])
+    assert 'token: ***' in log
+    assert secret not in log
+    with small_farm.service.store.engine.connect() as connection:
+        dump = '\n'.join(connection.connection.iterdump())
+    assert secret not in dump
+
+
+def test_a_report_forged_with_another_nodes_credentials_is_rejected(
+        small_farm, git_server):
+    from buildfarm.common import auth
+    from buildfarm.controller import rpcapi
+    from buildfarm import exception
+    victim = small_farm.submit(git_url=git_server['url'],
+                               cmd='echo up; sleep 5')
+    other = small_farm.submit(git_url=git_server['url'],
+                              cmd='echo up; sleep 5')
+    for job in (victim, other):
+        small_farm.wait_for_log(job['id'], 'up\n')
+    other_node = small_farm.api.get_job(other['id'])['node_id']
+    forger = rpcapi.NodeCallbackAPI(
+        small_farm.service.transport, small_farm.conf.controller.topic,
+        other_node, auth.node_secret(conftest.NODE_KEY, other_node))
+    with pytest.raises(exception.AgentAuthError, match='not assigned'):
+        forger.report(victim['id'], {'state': states.FAILED,
+                                     'exit_code': 1})
+    assert small_farm.wait(victim['id'])['state'] == states.SUCCEEDED

@@ -10,7 +10,7 @@ def test_defaults_are_filled_in():
     spec = jobspec.validate_repo_job(dict(GOOD))
     assert spec == {'git_url': GOOD['git_url'], 'ref': None, 'cmd': 'tox',
                     'timeout': jobspec.DEFAULT_TIMEOUT, 'env': {},
-                    'label': None}
+                    'secret_env': {}, 'label': None}
 
 
 @pytest.mark.parametrize('change,message', [
@@ -34,6 +34,14 @@ def test_bad_specs_are_refused_with_a_reason(change, message):
     with pytest.raises(exception.InvalidJobSpec) as e:
         jobspec.validate_repo_job(dict(GOOD, **change))
     assert message in str(e.value)
+
+
+def test_secret_env_values_are_not_stored():
+    spec = jobspec.validate_repo_job(dict(GOOD, secret_env={'TOKEN': 'x1'}))
+    assert spec['secret_env'] == {'TOKEN': 'x1'}
+    assert jobspec.stored_spec(spec)['secret_env'] == {'TOKEN': '***'}
+    assert jobspec.has_secrets(spec)
+    assert not jobspec.has_secrets(jobspec.validate_repo_job(dict(GOOD)))
 
 
 def test_missing_field_is_named():

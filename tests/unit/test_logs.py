@@ -1,3 +1,5 @@
+import time
+
 from buildfarm.agent import logstream
 from buildfarm.controller import logstore
 
@@ -58,3 +60,16 @@ def test_store_reads_never_split_a_character(tmp_path):
     text, offset, at_end = store.read('job', 0, 2)
     assert (text, offset, at_end) == ('a', 1, False)
     assert store.read('job', offset, 10) == ('é', 3, True)
+
+
+def test_secret_values_are_masked_even_when_split_across_writes():
+    sent, send = _collect()
+    log = logstream.LogStream(send, max_bytes=10 ** 6, flush_interval=0.01,
+                              secrets=['hunter2-token'])
+    for piece in (b'token=hunt', b'er2-to', b'ken and again hunter2-token\n'):
+        log.write(piece)
+        time.sleep(0.03)   # let each piece be flushed on its own
+    log.close()
+    text = ''.join(t for _, t in sent)
+    assert 'hunter2' not in text
+    assert text == 'token=*** and again ***\n'
