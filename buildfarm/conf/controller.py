@@ -54,6 +54,8 @@ opts = [
     cfg.IntOpt('heartbeat_timeout', default=60, min=1,
                help='Seconds without a heartbeat after which a node is '
                     'considered dead and its job ends with node_failure.'),
+    cfg.FloatOpt('node_heartbeat_interval', default=10.0, min=0.1,
+                 help='Seconds between two heartbeats of an agent.'),
     cfg.IntOpt('node_lease', default=300, min=10,
                help='Seconds an agent may go without reaching the '
                     'controller; past that it stops its job and ends its '

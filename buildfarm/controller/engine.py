@@ -285,6 +285,8 @@ class Engine:
                       'controller_topic': self.conf.controller.topic,
                       'node_secret': auth.node_secret(self._key, node_id),
                       'lease': self.conf.controller.node_lease,
+                      'heartbeat_interval':
+                          self.conf.controller.node_heartbeat_interval,
                       'job_env': json.dumps(job_env)},
         }
 

@@ -212,3 +212,27 @@ def test_a_report_forged_with_another_nodes_credentials_is_rejected(
         forger.report(victim['id'], {'state': states.FAILED,
                                      'exit_code': 1})
     assert small_farm.wait(victim['id'])['state'] == states.SUCCEEDED
+
+
+def test_a_node_that_loses_its_controller_ends_itself(
+        tmp_path, make_vhost, docker_client):
+    conf = conftest.controller_conf(
+        tmp_path, make_vhost(), 'bf-lease-%s' % uuid.uuid4().hex[:8],
+        {('controller', 'node_lease'): 10,
+         ('controller', 'node_heartbeat_interval'): 1,
+         ('controller', 'min_ready'): 1})
+    farm = conftest.Farm(conf, docker_client)
+    try:
+        _wait_for(lambda: farm.api.pool_show('default')['nodes']['ready'],
+                  what='a ready node')
+        container = farm.containers()[0]
+    finally:
+        farm.stop()   # the controller is gone; its node is not destroyed
+    try:
+        container.reload()
+        assert container.status == 'running'
+        _wait_for(lambda: container.reload() or container.status == 'exited',
+                  timeout=40, what='the node ending itself')
+        assert 'no answer from the controller' in container.logs().decode()
+    finally:
+        container.remove(force=True)
