@@ -76,6 +76,11 @@ opts = [
                 help='Host directories whose git repositories jobs may '
                      'clone through file:// URLs (served to nodes '
                      'read-only). Empty: file:// URLs are refused.'),
+    cfg.PortOpt('metrics_port', default=0,
+                help='Port of the Prometheus metrics endpoint; 0 turns it '
+                     'off.'),
+    cfg.HostAddressOpt('metrics_host', default='127.0.0.1',
+                       help='Address the metrics endpoint listens on.'),
     cfg.IntOpt('rpc_timeout', default=30, min=1,
                help='Seconds a caller waits for the controller to answer '
                     'a query.'),

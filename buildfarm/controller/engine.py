@@ -42,8 +42,10 @@ def node_view(node):
 
 class Engine:
 
-    def __init__(self, conf, store, pools, drivers, logs, transport):
+    def __init__(self, conf, store, pools, drivers, logs, transport,
+                 metrics):
         self.conf = conf
+        self.metrics = metrics
         self.store = store
         self.pools = pools
         self.logs = logs
@@ -52,7 +54,7 @@ class Engine:
         self._key = conf.controller.node_secret_key or auth.new_key()
         self.nodes = nodes_mod.NodeKeeper(
             conf, store, drivers, self._agent_conf, self._boot_failed,
-            self.wake)
+            self.wake, metrics)
         self.drivers = drivers
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -297,21 +299,24 @@ class Engine:
         except exception.AgentAuthError:
             LOG.warning('Rejected %s from node %s: bad signature.', method,
                         node_id)
+            self.metrics.rejected.labels(method).inc()
             raise
 
-    def _node_for(self, node_id, job_id=None, live=True):
+    def _node_for(self, method, node_id, job_id=None, live=True):
         node = self.store.get_node(node_id)
         if node is None or (live and node['state'] not in states.NODE_LIVE):
+            self.metrics.rejected.labels(method).inc()
             raise exception.AgentAuthError('Unknown node %s.' % node_id)
         if job_id is not None and node['job_id'] != job_id:
-            LOG.warning('Rejected message of node %s for job %s: the node '
-                        'runs job %s.', node_id, job_id, node['job_id'])
+            LOG.warning('Rejected %s of node %s for job %s: the node runs '
+                        'job %s.', method, node_id, job_id, node['job_id'])
+            self.metrics.rejected.labels(method).inc()
             raise exception.AgentAuthError(
                 'Job %s is not assigned to node %s.' % (job_id, node_id))
         return node
 
     def agent_ready(self, node_id, facts):
-        node = self._node_for(node_id)
+        node = self._node_for('agent_ready', node_id)
         now = db_api.utcnow()
         booted = node['created_at'] + _seconds(
             node['timings'].get('node_boot', 0))
@@ -327,20 +332,20 @@ class Engine:
         return {'job_id': node['job_id']}
 
     def heartbeat(self, node_id, job_id, facts):
-        self._node_for(node_id)
+        self._node_for('heartbeat', node_id)
         self.store.update_node(node_id, last_heartbeat=db_api.utcnow(),
                                facts=facts)
         return {'ack': True}
 
     def log_chunk(self, node_id, job_id, seq, data):
-        self._node_for(node_id, job_id)
+        self._node_for('log_chunk', node_id, job_id)
         self.logs.append(job_id, seq, data)
         return {'ack': seq}
 
     def report(self, node_id, job_id, result):
         # A resend may arrive after the node was destroyed: it is still
         # that node's job, and is acknowledged as a duplicate.
-        self._node_for(node_id, job_id, live=False)
+        self._node_for('report', node_id, job_id, live=False)
         state = result.get('state')
         if state not in states.TERMINAL:
             state = states.ERROR
@@ -359,6 +364,10 @@ class Engine:
                          exit_code=result.get('exit_code'),
                          commit=result.get('commit'),
                          reason=result.get('reason'), timings=timings)
+        if done:
+            for phase, seconds in self.store.get_job(
+                    job_id)['timings'].items():
+                self.metrics.phase.labels(phase).observe(seconds)
         self._release(node_id)
         return {'ack': True, 'duplicate': not done}
 
@@ -405,6 +414,7 @@ class Engine:
         job = self.store.get_job(job_id)
         if job['state'] != states.RUNNING:
             return
+        self.metrics.node_failures.labels(node['label']).inc()
         LOG.warning('Job %s: %s', job_id, reason)
         if job['attempt'] < self.conf.controller.max_attempts:
             retried = self.store.update_job(
@@ -424,6 +434,8 @@ class Engine:
     def _boot_failed(self, label, reason, quota):
         """A node of ``label`` did not come up: pause boots for a while;
         a real failure counts as an attempt of the oldest waiting job."""
+        self.metrics.boot_failures.labels(
+            label, 'quota' if quota else 'error').inc()
         if quota:
             pause = self.conf.controller.quota_backoff
             self._boot_pause[label] = (time.monotonic() + pause,
@@ -473,7 +485,7 @@ class Engine:
             self.check_nodes()
         if force or now - self._last_reap >= ctrl.reap_interval:
             self._last_reap = now
-            self.nodes.reap()
+            self.metrics.reaped.inc(self.nodes.reap())
 
     def _dispatch_and_boot(self):
         live = self.store.live_nodes()
@@ -530,6 +542,8 @@ class Engine:
             self.store.update_node_if(node['id'], [states.NODE_IN_USE],
                                       state=states.NODE_READY, job_id=None)
             return False
+        self.metrics.queue_wait.labels(job['label']).observe(
+            job['timings']['queued'])
         self.logs.note(job['id'], 'attempt %d on node %s (%s)' % (
             job['attempt'], node['id'], node['label']))
         self._dispatch_message(job, node['id'])

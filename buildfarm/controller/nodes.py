@@ -22,7 +22,7 @@ LOG = logging.getLogger(__name__)
 class NodeKeeper:
 
     def __init__(self, conf, store, drivers, agent_conf, on_boot_failure,
-                 on_change):
+                 on_change, metrics):
         """``agent_conf(node_id)`` makes a node's agent configuration;
         ``on_boot_failure(label, reason, quota)`` and ``on_change()`` tell
         the engine what happened."""
@@ -32,6 +32,7 @@ class NodeKeeper:
         self._agent_conf = agent_conf
         self._on_boot_failure = on_boot_failure
         self._on_change = on_change
+        self._metrics = metrics
         self._launcher = concurrent.futures.ThreadPoolExecutor(
             16, thread_name_prefix='launcher')
         self._deleter = concurrent.futures.ThreadPoolExecutor(
@@ -51,6 +52,7 @@ class NodeKeeper:
         """Start booting a node of ``label``; returns its row at once."""
         node = self.store.create_node(str(uuid.uuid4()), label.driver,
                                       label.name)
+        self._metrics.boots.labels(label.name).inc()
         self._launcher.submit(self._create, node['id'], label)
         return node
 

@@ -6,6 +6,7 @@ from buildfarm.common import rpc
 from buildfarm.controller import engine as engine_mod
 from buildfarm.controller import logstore
 from buildfarm.controller import manager
+from buildfarm.controller import metrics
 from buildfarm.controller import pools
 from buildfarm.db import api as db_api
 from buildfarm import drivers
@@ -23,9 +24,12 @@ class ControllerService:
         self.pools = pools.Pools(conf, self.store)
         self.drivers = {name: drivers.load(name, conf, self.transport)
                         for name in self.pools.drivers()}
+        self.metrics = metrics.Metrics()
+        self.metrics.watch(self.store, self.pools)
         self.engine = engine_mod.Engine(
             conf, self.store, self.pools, self.drivers,
-            logstore.LogStore(conf.controller.log_dir), self.transport)
+            logstore.LogStore(conf.controller.log_dir), self.transport,
+            self.metrics)
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
@@ -37,6 +41,9 @@ class ControllerService:
         self.engine.start()
         self.server.start()
         self._started = True
+        if self.conf.controller.metrics_port:
+            self.metrics.serve(self.conf.controller.metrics_host,
+                               self.conf.controller.metrics_port)
         LOG.info('Controller %s started (labels: %s).',
                  self.conf.controller.controller_id,
                  ', '.join(label.name for label in self.pools.all()))
@@ -46,4 +53,5 @@ class ControllerService:
             self.server.stop()
             self.server.wait()
         self.engine.stop()
+        self.metrics.stop()
         LOG.info('Controller %s stopped.', self.conf.controller.controller_id)

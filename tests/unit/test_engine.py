@@ -308,3 +308,20 @@ def test_shrinking_the_pool_removes_idle_nodes(controller, api):
     api.pool_set('default', min_ready=0)
     _wait(lambda: not _containers(controller))
     assert api.pool_show('default')['nodes']['ready'] == 0
+
+
+def test_metrics_count_nodes_queue_and_rejections(controller, api):
+    from prometheus_client import exposition
+    api.pool_set('default', max_nodes=1)
+    job, _ = _submit(api), _submit(api)
+    node = _run_on_new_node(controller, api, job)
+    with pytest.raises(exception.AgentAuthError):
+        _agent(controller, node['id'], secret='forged').heartbeat(None, {})
+    text = exposition.generate_latest(controller.metrics.registry).decode()
+    assert 'buildfarm_nodes{label="default",state="in-use"} 1.0' in text
+    assert 'buildfarm_queued_jobs{label="default"} 1.0' in text
+    assert 'buildfarm_node_boots_total{label="default"} 1.0' in text
+    assert ('buildfarm_agent_messages_rejected_total{method="heartbeat"} '
+            '1.0') in text
+    assert 'buildfarm_job_queue_wait_seconds_count{label="default"} 1.0' in (
+        text)
