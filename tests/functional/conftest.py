@@ -26,7 +26,7 @@ GIT_ENV = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.com',
            'PATH': '/usr/bin:/bin'}
 
 
-def _free_port():
+def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
@@ -93,7 +93,7 @@ def git_server(tmp_path_factory):
     v1 = _git(repo, 'rev-parse', 'HEAD')
     (repo / 'version').write_text('two\n')
     _git(repo, 'commit', '-qam', 'two')
-    port = _free_port()
+    port = free_port()
     daemon = subprocess.Popen(
         ['git', 'daemon', '--export-all', '--reuseaddr', '--listen=127.0.0.1',
          '--port=%d' % port, '--base-path=%s' % base_dir, str(base_dir)],

@@ -5,6 +5,7 @@ import random
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 
 import docker
@@ -29,7 +30,8 @@ def _wait_for(predicate, timeout=60, what='condition'):
 def pool_farm(tmp_path, make_vhost, docker_client):
     conf = conftest.controller_conf(
         tmp_path, make_vhost(), 'bf-pool-%s' % uuid.uuid4().hex[:8],
-        {('controller', 'reap_interval'): 1})
+        {('controller', 'reap_interval'): 1,
+         ('controller', 'metrics_port'): conftest.free_port()})
     farm = conftest.Farm(conf, docker_client)
     yield farm
     farm.api.pool_set('default', min_ready=0)
@@ -52,10 +54,16 @@ def test_a_warm_pool_runs_a_job_on_a_node_booted_before_it(pool_farm,
     assert job['state'] == states.SUCCEEDED
     assert job['node_id'] == warm['id']
     assert warm['ready_at'] < job['created_at']
-    # The pool tops itself up, and shrinks when asked.
+    # The pool tops itself up.
     _wait_for(lambda: api.pool_show('default')['nodes']['ready'] == 1,
               what='the pool topped up')
     assert [n['id'] for n in api.node_list()] != [warm['id']]
+    metrics = urllib.request.urlopen('http://127.0.0.1:%d/metrics' %
+                                     pool_farm.conf.controller.metrics_port,
+                                     timeout=10).read().decode()
+    assert 'buildfarm_nodes{label="default",state="ready"} 1.0' in metrics
+    assert 'buildfarm_node_boots_total{label="default"} 2.0' in metrics
+    assert 'buildfarm_job_phase_seconds_count{phase="run"} 1.0' in metrics
 
 
 def test_jobs_wait_in_order_at_max_nodes(pool_farm, git_server):
