@@ -244,3 +244,30 @@ def test_a_node_that_loses_its_controller_ends_itself(
         assert 'no answer from the controller' in container.logs().decode()
     finally:
         container.remove(force=True)
+
+
+def test_a_broker_restart_mid_job_loses_no_report(tmp_path, make_vhost,
+                                                  docker_client, git_server):
+    conf = conftest.controller_conf(
+        tmp_path, make_vhost(), 'bf-broker-%s' % uuid.uuid4().hex[:8],
+        {('controller', 'node_heartbeat_interval'): 1})
+    farm = conftest.Farm(conf, docker_client)
+    try:
+        job = farm.submit(git_url=git_server['url'],
+                          cmd='echo up; sleep 8; echo "do""ne"')
+        farm.wait_for_log(job['id'], 'up\n')
+        subprocess.run(['rabbitmqctl', '-q', 'stop_app'], check=True,
+                       timeout=120)
+        time.sleep(2)
+        subprocess.run(['rabbitmqctl', '-q', 'start_app'], check=True,
+                       timeout=120)
+        subprocess.run(['rabbitmqctl', '-q', 'await_startup'], check=True,
+                       timeout=120)
+        job = farm.wait(job['id'], timeout=180)
+        assert (job['state'], job['attempt']) == (states.SUCCEEDED, 1)
+        log = farm.log(job['id'])
+        assert log.count('\ndone\n') == 1
+        assert log.count('[buildfarm] job succeeded') == 1
+        farm.assert_no_container_left(timeout=60)
+    finally:
+        farm.stop()
