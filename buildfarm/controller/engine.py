@@ -307,7 +307,11 @@ class Engine:
         if node is None or (live and node['state'] not in states.NODE_LIVE):
             self.metrics.rejected.labels(method).inc()
             raise exception.AgentAuthError('Unknown node %s.' % node_id)
-        if job_id is not None and node['job_id'] != job_id:
+        if job_id is not None and (
+                node['job_id'] != job_id or
+                self.store.get_job(job_id)['node_id'] != node_id):
+            # Not this node's job, or no longer: the job was retried
+            # elsewhere after this node was given up for dead.
             LOG.warning('Rejected %s of node %s for job %s: the node runs '
                         'job %s.', method, node_id, job_id, node['job_id'])
             self.metrics.rejected.labels(method).inc()

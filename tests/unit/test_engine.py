@@ -325,3 +325,21 @@ def test_metrics_count_nodes_queue_and_rejections(controller, api):
             '1.0') in text
     assert 'buildfarm_job_queue_wait_seconds_count{label="default"} 1.0' in (
         text)
+
+
+def test_a_node_given_up_for_dead_cannot_end_the_retried_job(controller,
+                                                             api):
+    job = _submit(api)
+    old = _run_on_new_node(controller, api, job)
+    controller.engine._node_failed(old, 'no heartbeat')   # but it lives on
+    new = _run_on_new_node(controller, api, job)
+    assert new['id'] != old['id']
+    late = _agent(controller, old['id'])
+    with pytest.raises(exception.AgentAuthError):
+        late.log_chunk(job['id'], 0, 'stale output')
+    with pytest.raises(exception.AgentAuthError, match='not assigned'):
+        late.report(job['id'], {'state': states.FAILED})
+    assert api.get_job(job['id'])['state'] == states.RUNNING
+    _agent(controller, new['id']).report(job['id'],
+                                         {'state': states.SUCCEEDED})
+    assert api.get_job(job['id'])['state'] == states.SUCCEEDED
