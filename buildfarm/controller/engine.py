@@ -10,7 +10,6 @@ report is stored before its node is destroyed.
 """
 
 import datetime
-import json
 import logging
 import os
 import threading
@@ -20,6 +19,7 @@ import uuid
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
 from buildfarm.controller import nodes as nodes_mod
+from buildfarm.controller import watchdog
 from buildfarm.db import api as db_api
 from buildfarm import exception
 from buildfarm import jobspec
@@ -53,8 +53,9 @@ class Engine:
         self.persistent_key = bool(conf.controller.node_secret_key)
         self._key = conf.controller.node_secret_key or auth.new_key()
         self.nodes = nodes_mod.NodeKeeper(
-            conf, store, drivers, self._agent_conf, self._boot_failed,
-            self.wake, metrics)
+            conf, store, drivers, self._key, self.boot_failed, self.wake,
+            metrics)
+        self.watchdog = watchdog.Watchdog(self)
         self.drivers = drivers
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -77,6 +78,11 @@ class Engine:
         self._reconcile()
         self._loop.start()
         self.wake()
+
+    def cancel_requested_at(self, node_id):
+        """Monotonic time a cancel was sent to the node's job, or None."""
+        with self._lock:
+            return self._cancelling.get(node_id)
 
     def stop(self):
         self._stop.set()
@@ -110,13 +116,13 @@ class Engine:
                     # an agent that has its job ignores a second one.
                     self._dispatch_message(job, node['id'])
             elif not self.persistent_key:
-                self._node_failed(node, 'the controller restarted without '
-                                  '[controller] node_secret_key, so the '
-                                  'node could no longer be trusted')
+                self.node_failed(node, 'the controller restarted without '
+                                 '[controller] node_secret_key, so the '
+                                 'node could no longer be trusted')
         for job in self.store.list_jobs(states_filter=[states.QUEUED]):
             spec = job['spec']
             if '***@' in spec['git_url'] or spec.get('secret_env'):
-                self._end(job['id'], states.ERROR, reason=(
+                self.end(job['id'], states.ERROR, reason=(
                     'The controller restarted before the job started and '
                     'does not store git credentials or secret_env. Submit '
                     'it again.'))
@@ -202,8 +208,8 @@ class Engine:
     def cancel(self, job_id):
         job = self.store.get_job(job_id)
         if job['state'] == states.QUEUED:
-            self._end(job_id, states.CANCELLED, [states.QUEUED],
-                      reason='Cancelled by request before it started.')
+            self.end(job_id, states.CANCELLED, [states.QUEUED],
+                     reason='Cancelled by request before it started.')
         elif job['state'] == states.RUNNING:
             with self._lock:
                 self._cancelling.setdefault(job['node_id'], time.monotonic())
@@ -266,31 +272,12 @@ class Engine:
 
     def node_delete(self, node_id):
         node = self._live_node(node_id)
-        self._node_failed(node, 'node %s was deleted by an operator'
-                          % node_id)
+        self.node_failed(node, 'node %s was deleted by an operator'
+                         % node_id)
         self.wake()
         return node_view(self.store.get_node(node_id))
 
     # Agents
-
-    def _agent_conf(self, node_id):
-        node = self.conf.node
-        job_env = dict(node.extra_env)
-        if node.pip_index_url:
-            job_env['PIP_INDEX_URL'] = node.pip_index_url
-        if node.npm_registry:
-            job_env['npm_config_registry'] = node.npm_registry
-        return {
-            'DEFAULT': {'transport_url': (node.transport_url or
-                                          self.conf.transport_url)},
-            'agent': {'node_id': node_id,
-                      'controller_topic': self.conf.controller.topic,
-                      'node_secret': auth.node_secret(self._key, node_id),
-                      'lease': self.conf.controller.node_lease,
-                      'heartbeat_interval':
-                          self.conf.controller.node_heartbeat_interval,
-                      'job_env': json.dumps(job_env)},
-        }
 
     def verify(self, node_id, method, payload, auth_info):
         try:
@@ -364,20 +351,20 @@ class Engine:
             timings['report'] = max(0.0, (
                 db_api.utcnow() - started).total_seconds() - sum(
                 timings.values()))
-        done = self._end(job_id, state, [states.RUNNING],
-                         exit_code=result.get('exit_code'),
-                         commit=result.get('commit'),
-                         reason=result.get('reason'), timings=timings)
+        done = self.end(job_id, state, [states.RUNNING],
+                        exit_code=result.get('exit_code'),
+                        commit=result.get('commit'),
+                        reason=result.get('reason'), timings=timings)
         if done:
             for phase, seconds in self.store.get_job(
                     job_id)['timings'].items():
                 self.metrics.phase.labels(phase).observe(seconds)
-        self._release(node_id)
+        self.release(node_id)
         return {'ack': True, 'duplicate': not done}
 
     # Ending jobs, retrying them, releasing nodes
 
-    def _end(self, job_id, state, expected=states.ACTIVE, **values):
+    def end(self, job_id, state, expected=states.ACTIVE, **values):
         """Move a job to a terminal state once; True if this call did."""
         job = self.store.update_job(job_id, expected, state=state, **values)
         if job is None:
@@ -392,7 +379,7 @@ class Engine:
         self.wake()
         return True
 
-    def _release(self, node_id):
+    def release(self, node_id):
         """A node whose job ended: held if an operator asked, else gone."""
         with self._lock:
             self._cancelling.pop(node_id, None)
@@ -407,7 +394,7 @@ class Engine:
         else:
             self.nodes.destroy(node_id)
 
-    def _node_failed(self, node, reason):
+    def node_failed(self, node, reason):
         """The node is dead or untrusted: destroy it; retry its job."""
         job_id = node['job_id']
         self.nodes.destroy(node['id'])
@@ -431,11 +418,11 @@ class Engine:
                                'run again on a fresh node' % reason)
                 self.wake()
             return
-        self._end(job_id, states.ERROR, [states.RUNNING], reason=(
+        self.end(job_id, states.ERROR, [states.RUNNING], reason=(
             'node_failure: %s (after %d attempts)' % (reason,
                                                       job['attempt'])))
 
-    def _boot_failed(self, label, reason, quota):
+    def boot_failed(self, label, reason, quota):
         """A node of ``label`` did not come up: pause boots for a while;
         a real failure counts as an attempt of the oldest waiting job."""
         self.metrics.boot_failures.labels(
@@ -457,7 +444,7 @@ class Engine:
             return
         job = waiting[0]
         if job['attempt'] + 1 >= self.conf.controller.max_attempts:
-            self._end(job['id'], states.ERROR, [states.QUEUED], reason=(
+            self.end(job['id'], states.ERROR, [states.QUEUED], reason=(
                 'node_failure: no node could be booted (%d attempts): %s'
                 % (job['attempt'] + 1, reason)))
         else:
@@ -486,7 +473,7 @@ class Engine:
         ctrl = self.conf.controller
         if force or now - self._last_monitor >= ctrl.monitor_interval:
             self._last_monitor = now
-            self.check_nodes()
+            self.watchdog.check_nodes()
         if force or now - self._last_reap >= ctrl.reap_interval:
             self._last_reap = now
             self.metrics.reaped.inc(self.nodes.reap())
@@ -557,76 +544,6 @@ class Engine:
         spec = self._full_specs.get(job['id'], job['spec'])
         self.agents.run_job(node_id, {'id': job['id'], 'kind': job['kind'],
                                       'spec': spec})
-
-    # Watching nodes
-
-    def check_nodes(self):
-        """Destroy nodes that are dead, late, silent or no longer needed."""
-        now = db_api.utcnow()
-        for node in self.store.live_nodes():
-            state = node['state']
-            if state == states.NODE_DELETING:
-                if not self.nodes.is_deleting(node['id']):
-                    self.nodes.destroy(node['id'])
-                continue
-            if state == states.NODE_HELD:
-                if node['hold_until'] is None or node['hold_until'] <= now:
-                    self.nodes.destroy(node['id'])
-                continue
-            if state == states.NODE_BOOTING and node['external_id'] is None:
-                continue  # its driver is still creating it
-            reason = self._node_problem(node, now)
-            if reason is None and state == states.NODE_IN_USE:
-                reason = self._job_problem(node, now)
-            if reason is None:
-                continue
-            if state == states.NODE_BOOTING:
-                LOG.warning('Node %s: %s', node['id'], reason)
-                self.nodes.destroy(node['id'])
-                self._boot_failed(node['label'], reason, quota=False)
-            else:
-                self._node_failed(node, reason)
-
-    def _node_problem(self, node, now):
-        label = self.pools.get(node['label'])
-        if node['state'] == states.NODE_BOOTING:
-            age = (now - node['created_at']).total_seconds()
-            if age > label.boot_timeout:
-                return ('node %s did not register within %d s (the label\'s '
-                        'boot_timeout)' % (node['id'], label.boot_timeout))
-        else:
-            silent = (now - node['last_heartbeat']).total_seconds()
-            if silent > self.conf.controller.heartbeat_timeout:
-                return 'no heartbeat from node %s for %d s' % (node['id'],
-                                                               silent)
-        status = self.drivers[node['driver']].status(node['id'],
-                                                     node['external_id'])
-        return None if status.alive else status.reason
-
-    def _job_problem(self, node, now):
-        job = self.store.get_job(node['job_id'])
-        if job['state'] in states.TERMINAL:
-            self._release(node['id'])
-            return None
-        deadline = self._run_deadline(job)
-        if (now - job['started_at']).total_seconds() > deadline:
-            return ('node %s did not report within %d s of starting the job'
-                    % (node['id'], deadline))
-        grace = self.conf.controller.cancel_grace
-        with self._lock:
-            asked = self._cancelling.get(node['id'])
-        if asked and time.monotonic() - asked > grace:
-            if self._end(job['id'], states.CANCELLED, [states.RUNNING],
-                         reason='Cancelled by request; the node did not '
-                                'confirm within %d s and was destroyed.'
-                                % grace):
-                self.nodes.destroy(node['id'])
-        return None
-
-    def _run_deadline(self, job):
-        agent = self.conf.agent
-        return (job['spec']['timeout'] + agent.clone_timeout +
-                2 * agent.kill_grace + self.conf.controller.cancel_grace)
 
 
 def _seconds(value):

@@ -6,11 +6,13 @@ thread pools), and keeps the node rows true.
 """
 
 import concurrent.futures
+import json
 import logging
 import threading
 import time
 import uuid
 
+from buildfarm.common import auth
 from buildfarm.db import api as db_api
 from buildfarm.drivers import base as driver_base
 from buildfarm import exception
@@ -21,15 +23,15 @@ LOG = logging.getLogger(__name__)
 
 class NodeKeeper:
 
-    def __init__(self, conf, store, drivers, agent_conf, on_boot_failure,
+    def __init__(self, conf, store, drivers, node_key, on_boot_failure,
                  on_change, metrics):
-        """``agent_conf(node_id)`` makes a node's agent configuration;
+        """``node_key`` derives each node's secret;
         ``on_boot_failure(label, reason, quota)`` and ``on_change()`` tell
         the engine what happened."""
         self.conf = conf
         self.store = store
         self.drivers = drivers
-        self._agent_conf = agent_conf
+        self._key = node_key
         self._on_boot_failure = on_boot_failure
         self._on_change = on_change
         self._metrics = metrics
@@ -55,6 +57,25 @@ class NodeKeeper:
         self._metrics.boots.labels(label.name).inc()
         self._launcher.submit(self._create, node['id'], label)
         return node
+
+    def _agent_conf(self, node_id):
+        node = self.conf.node
+        job_env = dict(node.extra_env)
+        if node.pip_index_url:
+            job_env['PIP_INDEX_URL'] = node.pip_index_url
+        if node.npm_registry:
+            job_env['npm_config_registry'] = node.npm_registry
+        return {
+            'DEFAULT': {'transport_url': (node.transport_url or
+                                          self.conf.transport_url)},
+            'agent': {'node_id': node_id,
+                      'controller_topic': self.conf.controller.topic,
+                      'node_secret': auth.node_secret(self._key, node_id),
+                      'lease': self.conf.controller.node_lease,
+                      'heartbeat_interval':
+                          self.conf.controller.node_heartbeat_interval,
+                      'job_env': json.dumps(job_env)},
+        }
 
     def _create(self, node_id, label):
         spec = driver_base.NodeSpec(

@@ -162,7 +162,7 @@ def test_a_node_that_never_registers_is_replaced(controller, api, conf):
     job = _submit(api)
     slow = _booted(controller)[0]
     time.sleep(1.2)
-    controller.engine.check_nodes()
+    controller.engine.watchdog.check_nodes()
     assert controller.store.get_node(slow['id'])['state'] in (
         states.NODE_DELETING, states.NODE_DELETED)
     job = api.get_job(job['id'])
@@ -182,7 +182,7 @@ def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,
     for attempt in (1, 2):
         node = _run_on_new_node(controller, api, job)
         _containers(controller)[node['external_id']].kill(137)
-        controller.engine.check_nodes()
+        controller.engine.watchdog.check_nodes()
         seen = api.get_job(job['id'])
         assert seen['attempt'] == attempt
     assert seen['state'] == states.ERROR
@@ -217,7 +217,7 @@ def test_cancel_while_queued_or_running(controller, api, conf):
     assert api.cancel_job(queued['id'])['state'] == states.CANCELLED
     assert api.cancel_job(job['id'])['state'] == states.RUNNING
     time.sleep(1.2)   # the agent never confirms
-    controller.engine.check_nodes()
+    controller.engine.watchdog.check_nodes()
     job = api.get_job(job['id'])
     assert job['state'] == states.CANCELLED
     assert 'did not confirm' in job['reason']
@@ -331,7 +331,7 @@ def test_a_node_given_up_for_dead_cannot_end_the_retried_job(controller,
                                                              api):
     job = _submit(api)
     old = _run_on_new_node(controller, api, job)
-    controller.engine._node_failed(old, 'no heartbeat')   # but it lives on
+    controller.engine.node_failed(old, 'no heartbeat')   # but it lives on
     new = _run_on_new_node(controller, api, job)
     assert new['id'] != old['id']
     late = _agent(controller, old['id'])

@@ -1,0 +1,90 @@
+"""The watchdog: finds nodes that are dead, late, silent or unneeded.
+
+Called from the engine's control loop. A booting node past its label's
+boot_timeout, or one whose driver says it is gone, counts as a failed
+boot; a busy node that died, stopped heartbeating or overran its job's
+deadline fails its job's attempt (the engine retries the job); a held
+node is destroyed when its hold expires.
+"""
+
+import logging
+import time
+
+from buildfarm.db import api as db_api
+from buildfarm import states
+
+LOG = logging.getLogger(__name__)
+
+
+class Watchdog:
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def check_nodes(self):
+        """Destroy nodes that are dead, late, silent or no longer needed."""
+        now = db_api.utcnow()
+        for node in self.engine.store.live_nodes():
+            state = node['state']
+            if state == states.NODE_DELETING:
+                if not self.engine.nodes.is_deleting(node['id']):
+                    self.engine.nodes.destroy(node['id'])
+                continue
+            if state == states.NODE_HELD:
+                if node['hold_until'] is None or node['hold_until'] <= now:
+                    self.engine.nodes.destroy(node['id'])
+                continue
+            if state == states.NODE_BOOTING and node['external_id'] is None:
+                continue  # its driver is still creating it
+            reason = self._node_problem(node, now)
+            if reason is None and state == states.NODE_IN_USE:
+                reason = self._job_problem(node, now)
+            if reason is None:
+                continue
+            if state == states.NODE_BOOTING:
+                LOG.warning('Node %s: %s', node['id'], reason)
+                self.engine.nodes.destroy(node['id'])
+                self.engine.boot_failed(node['label'], reason, quota=False)
+            else:
+                self.engine.node_failed(node, reason)
+
+    def _node_problem(self, node, now):
+        label = self.engine.pools.get(node['label'])
+        if node['state'] == states.NODE_BOOTING:
+            age = (now - node['created_at']).total_seconds()
+            if age > label.boot_timeout:
+                return ('node %s did not register within %d s (the label\'s '
+                        'boot_timeout)' % (node['id'], label.boot_timeout))
+        else:
+            silent = (now - node['last_heartbeat']).total_seconds()
+            if silent > self.engine.conf.controller.heartbeat_timeout:
+                return 'no heartbeat from node %s for %d s' % (node['id'],
+                                                               silent)
+        driver = self.engine.drivers[node['driver']]
+        status = driver.status(node['id'], node['external_id'])
+        return None if status.alive else status.reason
+
+    def _job_problem(self, node, now):
+        job = self.engine.store.get_job(node['job_id'])
+        if job['state'] in states.TERMINAL:
+            self.engine.release(node['id'])
+            return None
+        deadline = self._run_deadline(job)
+        if (now - job['started_at']).total_seconds() > deadline:
+            return ('node %s did not report within %d s of starting the job'
+                    % (node['id'], deadline))
+        grace = self.engine.conf.controller.cancel_grace
+        asked = self.engine.cancel_requested_at(node['id'])
+        if asked and time.monotonic() - asked > grace:
+            if self.engine.end(job['id'], states.CANCELLED,
+                               [states.RUNNING], reason=(
+                                   'Cancelled by request; the node did not '
+                                   'confirm within %d s and was destroyed.'
+                                   % grace)):
+                self.engine.nodes.destroy(node['id'])
+        return None
+
+    def _run_deadline(self, job):
+        conf = self.engine.conf
+        return (job['spec']['timeout'] + conf.agent.clone_timeout +
+                2 * conf.agent.kill_grace + conf.controller.cancel_grace)
