@@ -343,3 +343,27 @@ def test_a_node_given_up_for_dead_cannot_end_the_retried_job(controller,
     _agent(controller, new['id']).report(job['id'],
                                          {'state': states.SUCCEEDED})
     assert api.get_job(job['id'])['state'] == states.SUCCEEDED
+
+
+def test_a_quota_error_makes_jobs_wait_not_fail(controller, api):
+    driver = controller.drivers['fake']
+    real_create = driver.create
+    calls = []
+
+    def out_of_quota(spec):
+        calls.append(spec.node_id)
+        raise exception.QuotaExceeded('Quota exceeded for instances: 10 of '
+                                      '10 used.')
+    driver.create = out_of_quota
+    job = _submit(api)
+    _wait(lambda: calls)
+    job = _wait(lambda: (lambda j: j if 'cloud quota' in (
+        j.get('wait_reason') or '') else None)(api.get_job(job['id'])))
+    assert job['state'] == states.QUEUED
+    assert job['attempt'] == 0
+    assert 'Quota exceeded for instances' in job['wait_reason']
+    # Once the quota frees up, the job runs.
+    driver.create = real_create
+    controller.engine._boot_pause.clear()
+    controller.engine.wake()
+    _run_on_new_node(controller, api, job)
