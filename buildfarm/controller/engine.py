@@ -165,27 +165,34 @@ class Engine:
             raise exception.InvalidJobSpec(
                 'git_url %s: no such directory on the controller.' % git_url)
 
-    def job_view(self, job):
+    def job_view(self, job, live_counts=None):
         """A job as callers see it: JSON primitives only."""
         view = dict(job)
         for key in ('created_at', 'updated_at', 'started_at',
                     'finished_at'):
             view[key] = _iso(view[key])
         if job['state'] == states.QUEUED:
-            view['wait_reason'] = self._wait_reason(job)
+            view['wait_reason'] = self._wait_reason(job, live_counts)
         return view
 
-    def _wait_reason(self, job):
+    def _live_counts(self):
+        counts = {}
+        for node in self.store.live_nodes():
+            counts[node['label']] = counts.get(node['label'], 0) + 1
+        return counts
+
+    def _wait_reason(self, job, live_counts=None):
         label = self.pools.get(job['label'])
         paused = self._boot_pause.get(label.name)
-        live = [n for n in self.store.live_nodes()
-                if n['label'] == label.name]
+        if live_counts is None:
+            live_counts = self._live_counts()
+        live = live_counts.get(label.name, 0)
         if paused and paused[0] > time.monotonic():
             reason = 'waiting: %s' % paused[1]
-        elif len(live) >= label.max_nodes:
+        elif live >= label.max_nodes:
             reason = ('waiting: pool %s is at max_nodes (%d of %d nodes in '
                       'use); jobs run in order of submission'
-                      % (label.name, len(live), label.max_nodes))
+                      % (label.name, live, label.max_nodes))
         else:
             reason = 'waiting for a node of %s to boot' % label.name
         if job['wait_reason']:
@@ -197,7 +204,9 @@ class Engine:
 
     def list_jobs(self, state=None, limit=None):
         wanted = [state] if isinstance(state, str) else state
-        return [self.job_view(j) for j in self.store.list_jobs(wanted, limit)]
+        counts = self._live_counts()
+        return [self.job_view(j, counts)
+                for j in self.store.list_jobs(wanted, limit)]
 
     def get_log(self, job_id, offset=0, length=65536):
         job = self.store.get_job(job_id)
@@ -221,7 +230,7 @@ class Engine:
 
     def pool_list(self):
         live = self.store.live_nodes()
-        queued = self.store.list_jobs(states_filter=[states.QUEUED])
+        queued = self.store.queued_counts()
         views = []
         for label in self.pools.all():
             view = label.view()
@@ -229,8 +238,7 @@ class Engine:
             for node in live:
                 if node['label'] == label.name:
                     view['nodes'][node['state']] += 1
-            view['queued_jobs'] = sum(1 for j in queued
-                                      if j['label'] == label.name)
+            view['queued_jobs'] = queued.get(label.name, 0)
             views.append(view)
         return views
 
@@ -437,9 +445,7 @@ class Engine:
         self._boot_failures[label] = failures
         self._boot_pause[label] = (time.monotonic() + min(2 ** failures, 60),
                                    'the last boot failed: %s' % reason)
-        waiting = [j for j in self.store.list_jobs(
-            states_filter=[states.QUEUED], oldest_first=True)
-            if j['label'] == label]
+        waiting = self.store.oldest_queued(label, 1)
         if not waiting:
             return
         job = waiting[0]
@@ -484,14 +490,13 @@ class Engine:
         for node in live:
             if node['state'] == states.NODE_READY:
                 ready.setdefault(node['label'], []).append(node)
-        waiting = {}
-        for job in self.store.list_jobs(states_filter=[states.QUEUED],
-                                        oldest_first=True):
-            idle = ready.get(job['label'])
-            if idle and self._dispatch(job, idle[0]):
-                idle.pop(0)
-            else:
-                waiting[job['label']] = waiting.get(job['label'], 0) + 1
+        # Only as many queued jobs as there are idle nodes are read: with
+        # thousands queued, a pass costs what the nodes cost.
+        for label, idle in ready.items():
+            for job in self.store.oldest_queued(label, len(idle)):
+                if self._dispatch(job, idle[0]):
+                    idle.pop(0)
+        waiting = self.store.queued_counts()
         for label in self.pools.all():
             idle = ready.get(label.name, [])
             extra = len(idle) - label.min_ready

@@ -79,16 +79,28 @@ class JobStore:
                 raise exception.JobNotFound('No job with id %s.' % job_id)
             return _as_dict(job)
 
-    def list_jobs(self, states_filter=None, limit=None, oldest_first=False):
-        order = models.Job.created_at
-        query = sa.select(models.Job).order_by(
-            order if oldest_first else order.desc())
+    def list_jobs(self, states_filter=None, limit=None):
+        query = sa.select(models.Job).order_by(models.Job.created_at.desc())
         if states_filter:
             query = query.where(models.Job.state.in_(states_filter))
         if limit:
             query = query.limit(limit)
         with self._session() as session:
             return [_as_dict(j) for j in session.scalars(query)]
+
+    def oldest_queued(self, label, limit):
+        query = sa.select(models.Job).where(
+            models.Job.state == states.QUEUED, models.Job.label == label,
+        ).order_by(models.Job.created_at).limit(limit)
+        with self._session() as session:
+            return [_as_dict(j) for j in session.scalars(query)]
+
+    def queued_counts(self):
+        """{label: number of queued jobs}"""
+        query = sa.select(models.Job.label, sa.func.count()).where(
+            models.Job.state == states.QUEUED).group_by(models.Job.label)
+        with self._session() as session:
+            return dict(session.execute(query).all())
 
     def update_job(self, job_id, expected_states=None, timings=None,
                    **values):
