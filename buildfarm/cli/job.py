@@ -81,30 +81,33 @@ class SubmitJob(JobShowOne):
         return common.COLUMNS, common.job_row(job)
 
 
-class ShowJob(JobShowOne):
+class _OneJob(JobShowOne):
+    """A command on one job, named by its id."""
+
+    #: The ControllerAPI method that takes the job id.
+    api_method = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', help='job id')
+        return parser
+
+    def take_action(self, parsed_args):
+        api = common.client(self.app.conf)
+        job = getattr(api, self.api_method)(parsed_args.job_id)
+        return common.COLUMNS, common.job_row(job)
+
+
+class ShowJob(_OneJob):
     """Show a job: state, exit code, tested commit, reason, timings."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('job_id', help='job id')
-        return parser
-
-    def take_action(self, parsed_args):
-        job = common.client(self.app.conf).get_job(parsed_args.job_id)
-        return common.COLUMNS, common.job_row(job)
+    api_method = 'get_job'
 
 
-class CancelJob(JobShowOne):
+class CancelJob(_OneJob):
     """Cancel a job; a running command is stopped, its node destroyed."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('job_id', help='job id')
-        return parser
-
-    def take_action(self, parsed_args):
-        job = common.client(self.app.conf).cancel_job(parsed_args.job_id)
-        return common.COLUMNS, common.job_row(job)
+    api_method = 'cancel_job'
 
 
 class ListJobs(lister.Lister):
