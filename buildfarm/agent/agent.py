@@ -64,7 +64,6 @@ class Agent:
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._contact = time.monotonic()
-        self.lease_expired = False
         self.done = threading.Event()
 
     def start(self):
@@ -100,7 +99,6 @@ class Agent:
                 LOG.error('Node %s: no answer from the controller for %d s '
                           '(lease %d s); stopping the job and the node.',
                           self.node_id, silent, self.conf.agent.lease)
-                self.lease_expired = True
                 self.stop()
 
     def run_job(self, job):
