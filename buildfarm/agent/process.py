@@ -166,30 +166,46 @@ class Command:
     def stop_tree(self, proc):
         """SIGTERM the job's processes, then SIGKILL what is left.
 
-        The shell itself is our child and is waited for through ``proc``
+        The whole process group is signalled at once, so that a fork bomb
+        cannot outrun us; processes that left the group are signalled one
+        by one, and SIGKILL sweeps again for any forked in between. The
+        shell itself is our child and is waited for through ``proc``
         (psutil must not reap it, or its exit status would be lost).
         """
         self._remember_tree(proc)
-        procs = killed = self._survivors(proc)
-        for sig, grace in ((signal.SIGTERM, self.kill_grace),
-                           (signal.SIGKILL, 5)):
-            if proc.poll() is None:
-                proc.send_signal(sig)
-            for p in procs:
-                try:
-                    p.send_signal(sig)
-                except psutil.Error:
-                    pass
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
-                procs = [p for p in procs if _alive(p)]
-                if proc.poll() is not None and not procs:
-                    break
-                time.sleep(0.05)
-            else:
-                continue
-            break
+        procs = self._survivors(proc)
+        killed = list(procs)
+        if self._signal(proc, procs, signal.SIGTERM, self.kill_grace):
+            _reap(killed)
+            return
+        for _ in range(5):
+            procs = self._survivors(proc)
+            killed.extend(procs)
+            if self._signal(proc, procs, signal.SIGKILL, 2):
+                break
         _reap(killed)
+
+    def _signal(self, proc, procs, sig, grace):
+        """Send ``sig``; return True once everything is gone."""
+        try:
+            os.killpg(proc.pid, sig)
+        except OSError:
+            pass  # the group is empty already
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        for p in procs:
+            try:
+                p.send_signal(sig)
+            except psutil.Error:
+                pass
+        deadline = time.monotonic() + grace
+        while True:
+            procs = [p for p in procs if _alive(p)]
+            if proc.poll() is not None and not procs:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def _reap(procs):
