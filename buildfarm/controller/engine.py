@@ -182,7 +182,12 @@ class Engine:
         return counts
 
     def _wait_reason(self, job, live_counts=None):
-        label = self.pools.get(job['label'])
+        try:
+            label = self.pools.get(job['label'])
+        except exception.InvalidJobSpec:
+            return ('waiting: its label %s is not in this controller\'s '
+                    'pools file; add it back or cancel the job'
+                    % job['label'])
         paused = self._boot_pause.get(label.name)
         if live_counts is None:
             live_counts = self._live_counts()

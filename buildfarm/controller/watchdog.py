@@ -11,6 +11,7 @@ import logging
 import time
 
 from buildfarm.db import api as db_api
+from buildfarm import exception
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ class Watchdog:
                 self.engine.node_failed(node, reason)
 
     def _node_problem(self, node, now):
-        label = self.engine.pools.get(node['label'])
+        try:
+            label = self.engine.pools.get(node['label'])
+        except exception.InvalidJobSpec:
+            return ('its label %s is no longer in the pools file'
+                    % node['label'])
         if node['state'] == states.NODE_BOOTING:
             age = (now - node['created_at']).total_seconds()
             if age > label.boot_timeout:

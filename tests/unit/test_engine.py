@@ -367,3 +367,14 @@ def test_a_quota_error_makes_jobs_wait_not_fail(controller, api):
     controller.engine._boot_pause.clear()
     controller.engine.wake()
     _run_on_new_node(controller, api, job)
+
+
+def test_a_label_removed_from_the_pools_file_is_reported(controller, api):
+    job = _submit(api)
+    node = _booted(controller)[0]
+    del controller.pools._labels['default']
+    controller.engine.watchdog.check_nodes()
+    assert controller.store.get_node(node['id'])['state'] in (
+        states.NODE_DELETING, states.NODE_DELETED)
+    assert 'not in this controller\'s pools file' in api.get_job(
+        job['id'])['wait_reason']
