@@ -21,6 +21,10 @@ class InvalidJobSpec(BuildfarmError):
     """The job specification is not valid."""
 
 
+class UnknownLabel(InvalidJobSpec):
+    """No pool has this label."""
+
+
 class InvalidPool(BuildfarmError):
     """The pool definition is not valid."""
 

@@ -148,8 +148,6 @@ class Agent:
                               job_id)
             if work is not None:
                 work.cleanup()
-        report.update(log_bytes=log.bytes_kept,
-                      log_truncated=log.truncated, log_chunks=log.seq)
         deadline = time.monotonic() + self.conf.agent.report_timeout
         try:
             retry(lambda: self.controller.report(job_id, report),

@@ -70,7 +70,11 @@ class Run(job_cmd.JobShowOne):
                           % workdir, 'database')
         conf.set_override('log_dir', os.path.join(workdir, 'logs'),
                           'controller')
+        # One "default" label of the chosen driver, whatever pools the
+        # configuration file describes.
         conf.set_override('driver', args.driver, 'controller')
+        conf.set_override('pools_file', None, 'controller')
+        conf.set_override('default_label', None, 'controller')
         # Its own name and topic: on a broker shared with other
         # controllers, this one must answer only its own calls and agents.
         name = 'buildfarm-run-%s' % uuid.uuid4().hex[:8]

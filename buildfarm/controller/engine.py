@@ -184,7 +184,7 @@ class Engine:
     def _wait_reason(self, job, live_counts=None):
         try:
             label = self.pools.get(job['label'])
-        except exception.InvalidJobSpec:
+        except exception.UnknownLabel:
             return ('waiting: its label %s is not in this controller\'s '
                     'pools file; add it back or cancel the job'
                     % job['label'])
@@ -271,7 +271,7 @@ class Engine:
     def node_hold(self, node_id, seconds):
         """Keep the node (after its job, if it runs one) for ``seconds``."""
         if not 0 < seconds <= 7 * 24 * 3600:
-            raise exception.InvalidJobSpec(
+            raise exception.BuildfarmError(
                 'A hold lasts between 1 second and 7 days.')
         node = self._live_node(node_id)
         until = db_api.utcnow() + _seconds(seconds)
@@ -303,13 +303,16 @@ class Engine:
             raise
 
     def _node_for(self, method, node_id, job_id=None, live=True):
+        """The node (and its job, when ``job_id`` is given) of an agent
+        message; AgentAuthError if the node may not speak for them."""
         node = self.store.get_node(node_id)
         if node is None or (live and node['state'] not in states.NODE_LIVE):
             self.metrics.rejected.labels(method).inc()
             raise exception.AgentAuthError('Unknown node %s.' % node_id)
-        if job_id is not None and (
-                node['job_id'] != job_id or
-                self.store.get_job(job_id)['node_id'] != node_id):
+        if job_id is None:
+            return node, None
+        job = self.store.get_job(job_id) if node['job_id'] == job_id else None
+        if job is None or job['node_id'] != node_id:
             # Not this node's job, or no longer: the job was retried
             # elsewhere after this node was given up for dead.
             LOG.warning('Rejected %s of node %s for job %s: the node runs '
@@ -317,10 +320,10 @@ class Engine:
             self.metrics.rejected.labels(method).inc()
             raise exception.AgentAuthError(
                 'Job %s is not assigned to node %s.' % (job_id, node_id))
-        return node
+        return node, job
 
     def agent_ready(self, node_id, facts):
-        node = self._node_for('agent_ready', node_id)
+        node = self._node_for('agent_ready', node_id)[0]
         now = db_api.utcnow()
         booted = node['created_at'] + _seconds(
             node['timings'].get('node_boot', 0))
@@ -333,7 +336,7 @@ class Engine:
             LOG.info('Node %s (%s) is ready.', node_id, node['label'])
             self._boot_failures.pop(node['label'], None)
             self.wake()
-        return {'job_id': node['job_id']}
+        return {'ack': True}
 
     def heartbeat(self, node_id, job_id, facts):
         self._node_for('heartbeat', node_id)
@@ -349,7 +352,7 @@ class Engine:
     def report(self, node_id, job_id, result):
         # A resend may arrive after the node was destroyed: it is still
         # that node's job, and is acknowledged as a duplicate.
-        self._node_for('report', node_id, job_id, live=False)
+        job = self._node_for('report', node_id, job_id, live=False)[1]
         state = result.get('state')
         if state not in states.TERMINAL:
             state = states.ERROR
@@ -359,29 +362,29 @@ class Engine:
                    ('clone', 'run')}
         # What neither clone nor run took from dispatch to now: handing
         # the job over and reporting back.
-        started = self.store.get_job(job_id)['started_at']
+        started = job['started_at']
         if started is not None:
             timings['report'] = max(0.0, (
                 db_api.utcnow() - started).total_seconds() - sum(
                 timings.values()))
-        done = self.end(job_id, state, [states.RUNNING],
-                        exit_code=result.get('exit_code'),
-                        commit=result.get('commit'),
-                        reason=result.get('reason'), timings=timings)
-        if done:
-            for phase, seconds in self.store.get_job(
-                    job_id)['timings'].items():
+        ended = self.end(job_id, state, [states.RUNNING],
+                         exit_code=result.get('exit_code'),
+                         commit=result.get('commit'),
+                         reason=result.get('reason'), timings=timings)
+        if ended:
+            for phase, seconds in ended['timings'].items():
                 self.metrics.phase.labels(phase).observe(seconds)
         self.release(node_id)
-        return {'ack': True, 'duplicate': not done}
+        return {'ack': True, 'duplicate': ended is None}
 
     # Ending jobs, retrying them, releasing nodes
 
     def end(self, job_id, state, expected=states.ACTIVE, **values):
-        """Move a job to a terminal state once; True if this call did."""
+        """Move a job to a terminal state once; return the ended job if
+        this call did it, else None."""
         job = self.store.update_job(job_id, expected, state=state, **values)
         if job is None:
-            return False
+            return None
         self._full_specs.pop(job_id, None)
         reason = values.get('reason')
         self.logs.note(job_id, 'job %s%s' % (
@@ -390,7 +393,7 @@ class Engine:
         LOG.info('Job %s ended: %s%s', job_id, state,
                  ' (%s)' % reason if reason else '')
         self.wake()
-        return True
+        return job
 
     def release(self, node_id):
         """A node whose job ended: held if an operator asked, else gone."""

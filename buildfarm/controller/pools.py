@@ -134,7 +134,7 @@ class Pools:
         try:
             return self._labels[name or self.default]
         except KeyError:
-            raise exception.InvalidJobSpec(
+            raise exception.UnknownLabel(
                 'Unknown label %r; this controller has: %s.'
                 % (name, ', '.join(sorted(self._labels))))
 

@@ -52,7 +52,7 @@ class Watchdog:
     def _node_problem(self, node, now):
         try:
             label = self.engine.pools.get(node['label'])
-        except exception.InvalidJobSpec:
+        except exception.UnknownLabel:
             return ('its label %s is no longer in the pools file'
                     % node['label'])
         if node['state'] == states.NODE_BOOTING:
