@@ -23,8 +23,16 @@ fi
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
     step "starting RabbitMQ"
     (setsid rabbitmq-server >"$LOGS/rabbitmq.log" 2>&1 &)
+    # await_startup fails at once while the Erlang node is not up yet.
+    for _ in $(seq 1 120); do
+        rabbitmqctl -q status >/dev/null 2>&1 && break
+        sleep 1
+    done
 fi
-timeout 120 rabbitmqctl -q await_startup
+timeout 120 rabbitmqctl -q await_startup || {
+    tail -30 "$LOGS/rabbitmq.log"
+    exit 1
+}
 
 if ! docker info >/dev/null 2>&1; then
     step "starting dockerd"
