@@ -170,8 +170,14 @@ class Farm:
 
     def wait(self, job_id, timeout=120):
         deadline = time.monotonic() + timeout
+        job = {'state': 'unknown'}
         while time.monotonic() < deadline:
-            job = self.api.get_job(job_id)
+            try:
+                job = self.api.get_job(job_id)
+            except rpc.MessagingTimeout:
+                # A reply sent before our reply queue came back after a
+                # broker restart is dropped by the broker; ask again.
+                continue
             if job['state'] in states.TERMINAL:
                 return job
             time.sleep(0.2)
