@@ -1,5 +1,13 @@
-"""The agent: registers with the controller, runs one job, reports."""
+"""The agent: registers with the controller, runs one job, reports.
 
+A node booted for a waiting job finds that job in its configuration
+(``[agent] boot_job``) and starts it at once, while it connects to the
+broker and registers; its log and report wait for the registration. The
+modules that use oslo.messaging are imported only then: importing it takes
+about as long as a small clone.
+"""
+
+import json
 import logging
 import os
 import platform
@@ -10,10 +18,7 @@ import time
 import psutil
 
 from buildfarm.agent import logstream
-from buildfarm.agent import manager
 from buildfarm.agent import runner
-from buildfarm.common import rpc
-from buildfarm.controller import rpcapi as controller_rpcapi
 from buildfarm import exception
 from buildfarm import states
 
@@ -31,6 +36,7 @@ def facts():
 
 def retry(func, what, deadline, stop_event=None):
     """Call ``func`` until it answers or ``deadline`` (monotonic) passes."""
+    from buildfarm.common import rpc
     delay = 0.5
     while True:
         try:
@@ -46,38 +52,58 @@ def retry(func, what, deadline, stop_event=None):
 
 class Agent:
 
-    def __init__(self, conf, transport):
+    def __init__(self, conf, transport=None):
+        """``transport``: None to connect to ``conf.transport_url`` once
+        started."""
         self.conf = conf
         self.node_id = conf.agent.node_id
         if not self.node_id or not conf.agent.node_secret:
             raise exception.BuildfarmError(
                 'The agent needs [agent] node_id and node_secret; the '
                 'controller writes them when it boots the node.')
-        self.controller = controller_rpcapi.NodeCallbackAPI(
-            transport, conf.agent.controller_topic, self.node_id,
-            conf.agent.node_secret)
-        self.server = rpc.get_server(transport, rpc.AGENT_TOPIC,
-                                     self.node_id,
-                                     [manager.AgentManager(self)])
+        self._transport = transport
+        self.controller = None
+        self.server = None
         self._lock = threading.Lock()
         self._job_id = None
         self._cancel = threading.Event()
         self._stop = threading.Event()
+        self._registered = threading.Event()
         self._contact = time.monotonic()
         self.done = threading.Event()
 
     def start(self):
-        """Listen for the job, then register; returns at once."""
+        """Start the boot job if any, then connect and register; returns
+        at once."""
         os.makedirs(self.conf.agent.workspace, exist_ok=True)
-        self.server.start()
+        if self.conf.agent.boot_job:
+            self.run_job(json.loads(self.conf.agent.boot_job))
         threading.Thread(target=self._register_and_beat, daemon=True,
                          name='agent-%s' % self.node_id).start()
+
+    def _connect(self):
+        # Imported only now: see the module's docstring.
+        from buildfarm.agent import manager
+        from buildfarm.common import rpc
+        from buildfarm.controller import rpcapi as controller_rpcapi
+        if self._transport is None:
+            rpc.register_opts(self.conf)
+            self._transport = rpc.get_transport(self.conf)
+        self.controller = controller_rpcapi.NodeCallbackAPI(
+            self._transport, self.conf.agent.controller_topic, self.node_id,
+            self.conf.agent.node_secret)
+        self.server = rpc.get_server(self._transport, rpc.AGENT_TOPIC,
+                                     self.node_id,
+                                     [manager.AgentManager(self)])
+        self.server.start()
 
     def _register_and_beat(self):
         deadline = time.monotonic() + self.conf.agent.lease
         try:
-            retry(lambda: self.controller.agent_ready(facts()),
-                  'agent_ready', deadline, self._stop)
+            self._connect()
+            answer = retry(
+                lambda: self.controller.agent_ready(facts(), self._job_id),
+                'agent_ready', deadline, self._stop)
         except Exception:
             LOG.exception('Node %s could not register; stopping.',
                           self.node_id)
@@ -85,6 +111,12 @@ class Agent:
             return
         self._contact = time.monotonic()
         LOG.info('Node %s registered.', self.node_id)
+        if self._job_id is not None and answer.get('job_id') != self._job_id:
+            LOG.info('Job %s was cancelled while the node booted.',
+                     self._job_id)
+            self.stop()
+            return
+        self._registered.set()
         interval = self.conf.agent.heartbeat_interval
         while not self._stop.wait(interval * random.uniform(0.8, 1.2)):
             try:
@@ -118,8 +150,19 @@ class Agent:
             LOG.info('Job %s: cancel requested.', job_id)
             self._cancel.set()
 
+    def _wait_registered(self, deadline=float('inf')):
+        """What concerns a boot job waits for the registration: its log
+        and report, and its command, which then runs confirmed by the
+        controller and cannot use up the node's processes before the
+        agent's connections and threads exist."""
+        while not self._registered.wait(0.5):
+            if self._stop.is_set() or time.monotonic() > deadline:
+                raise exception.BuildfarmError(
+                    'The node never registered with the controller.')
+
     def _send_chunk(self, job_id, seq, data):
         deadline = time.monotonic() + self.conf.agent.report_timeout
+        self._wait_registered(deadline)
         retry(lambda: self.controller.log_chunk(job_id, seq, data),
               'log chunk %d of job %s' % (seq, job_id), deadline)
         self._contact = time.monotonic()
@@ -133,7 +176,8 @@ class Agent:
             secrets=(job['spec'].get('secret_env') or {}).values())
         work = None
         try:
-            work = runner.RepoJob(self.conf, job, log, self._cancel)
+            work = runner.RepoJob(self.conf, job, log, self._cancel,
+                                  self._wait_registered)
             report = work.run()
         except Exception as e:
             LOG.exception('Job %s: agent failure', job_id)
@@ -150,6 +194,7 @@ class Agent:
                 work.cleanup()
         deadline = time.monotonic() + self.conf.agent.report_timeout
         try:
+            self._wait_registered(deadline)
             retry(lambda: self.controller.report(job_id, report),
                   'report of job %s' % job_id, deadline)
             LOG.info('Job %s: report acknowledged (%s).', job_id,
@@ -165,8 +210,9 @@ class Agent:
         self._stop.set()
         self._cancel.set()
         try:
-            self.server.stop()
-            self.server.wait()
+            if self.server is not None:
+                self.server.stop()
+                self.server.wait()
         except Exception:
             LOG.debug('RPC server of node %s already stopped', self.node_id)
         self.done.set()

@@ -28,8 +28,10 @@ def node_env(agent_conf):
 
 class RepoJob:
 
-    def __init__(self, conf, job, log, cancel_event):
+    def __init__(self, conf, job, log, cancel_event, wait_ready=None):
+        """``wait_ready()`` returns once the command may start."""
         self.conf = conf.agent
+        self.wait_ready = wait_ready or (lambda: None)
         self.job_id = job['id']
         self.spec = job['spec']
         self.log = log
@@ -95,6 +97,7 @@ class RepoJob:
             return report
         timings['clone'] = time.monotonic() - start
         self.log.note('checked out %s' % report['commit'])
+        self.wait_ready()
         if self.cancel_event.is_set():
             report.update(state=states.CANCELLED,
                           reason='Cancelled before the command started.')

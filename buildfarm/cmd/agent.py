@@ -5,14 +5,14 @@ import sys
 from buildfarm.agent import agent as agent_mod
 from buildfarm.agent import process
 from buildfarm.common import config
-from buildfarm.common import rpc
 
 
 def main(argv=None):
-    conf = config.load(sys.argv[1:] if argv is None else argv)
+    conf = config.load(sys.argv[1:] if argv is None else argv,
+                       messaging=False)
     config.setup_logging(conf)
     process.become_subreaper()
-    agent = agent_mod.Agent(conf, rpc.get_transport(conf))
+    agent = agent_mod.Agent(conf)
     agent.start()
     agent.done.wait()
     return 0

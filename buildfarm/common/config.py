@@ -2,14 +2,19 @@
 
 from oslo_log import log as oslo_log
 
-from buildfarm.common import rpc
 from buildfarm import conf as bf_conf
 
 
-def load(argv, default_config_files=None):
-    """A ConfigOpts with every option registered, parsed from ``argv``."""
+def load(argv, default_config_files=None, messaging=True):
+    """A ConfigOpts with every option registered, parsed from ``argv``.
+
+    Without ``messaging`` the oslo.messaging options are left out (and
+    oslo.messaging is not imported): the agent registers them later.
+    """
     conf = bf_conf.new_config()
-    rpc.register_opts(conf)
+    if messaging:
+        from buildfarm.common import rpc
+        rpc.register_opts(conf)
     oslo_log.register_options(conf)
     conf(argv, project='buildfarm',
          default_config_files=default_config_files)

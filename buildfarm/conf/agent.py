@@ -46,6 +46,10 @@ opts = [
                help='Path, inside the node, of the CA bundle jobs and '
                     'clones trust. Set by the node driver from [node] '
                     'ca_bundle.'),
+    cfg.StrOpt('boot_job', secret=True,
+               help='The job this node was booted for, as JSON: the agent '
+                    'starts it at once instead of waiting to be given a '
+                    'job. Set by the controller.'),
     cfg.StrOpt('job_env', default='{}',
                help='Environment given to every job by the controller '
                     '(mirrors, proxies), as a JSON object.'),

@@ -10,6 +10,11 @@ opts = [
     cfg.StrOpt('base_url', default='unix:///var/run/docker.sock',
                help='Docker engine API address used by the controller. '
                     'Nodes never see it.'),
+    cfg.StrOpt('node_config_dir',
+               help='Host directory of the nodes\' agent configurations '
+                    '(one read-only mount per node; they hold node secrets, '
+                    'so only the controller\'s user may read it). Default: '
+                    '"node-config" beside [controller] log_dir.'),
     cfg.StrOpt('network_mode', default='bridge',
                help='Network mode of node containers: bridge, host or the '
                     'name of a user-defined network. Nodes must reach the '

@@ -222,14 +222,21 @@ class Engine:
     def cancel(self, job_id):
         job = self.store.get_job(job_id)
         if job['state'] == states.QUEUED:
-            self.end(job_id, states.CANCELLED, [states.QUEUED],
-                     reason='Cancelled by request before it started.')
+            if self.end(job_id, states.CANCELLED, [states.QUEUED],
+                        reason='Cancelled by request before it started.'):
+                self._drop_boot_node(job)
         elif job['state'] == states.RUNNING:
             with self._lock:
                 self._cancelling.setdefault(job['node_id'], time.monotonic())
             self.agents.cancel_job(job['node_id'], job_id)
             self.logs.note(job_id, 'cancel requested')
         return self.get_job(job_id)
+
+    def _drop_boot_node(self, job):
+        """A node still booting for a job that ended goes too."""
+        if job['node_id'] and self.store.update_node_if(
+                job['node_id'], [states.NODE_BOOTING], job_id=None):
+            self.nodes.destroy(job['node_id'])
 
     # Pools and nodes, for operators
 
@@ -322,21 +329,47 @@ class Engine:
                 'Job %s is not assigned to node %s.' % (job_id, node_id))
         return node, job
 
-    def agent_ready(self, node_id, facts):
+    def agent_ready(self, node_id, facts, job_id=None):
+        """A node's agent is up. ``job_id``: the boot job it started.
+
+        Answers the job the node may run: the one it was booted for,
+        unless that job no longer waits (the node then goes).
+        """
         node = self._node_for('agent_ready', node_id)[0]
+        if node['state'] != states.NODE_BOOTING:  # a resent agent_ready
+            job = node['job_id'] and self.store.get_job(node['job_id'])
+            running = job and job['state'] == states.RUNNING and (
+                job['node_id'] == node_id)
+            return {'ack': True, 'job_id': job['id'] if running else None}
         now = db_api.utcnow()
         booted = node['created_at'] + _seconds(
             node['timings'].get('node_boot', 0))
-        ready = self.store.update_node_if(
-            node_id, [states.NODE_BOOTING], state=states.NODE_READY,
-            ready_at=now, last_heartbeat=now, facts=facts,
-            timings=dict(node['timings'], agent_ready=max(
-                0.0, (now - booted).total_seconds())))
-        if ready is not None:
-            LOG.info('Node %s (%s) is ready.', node_id, node['label'])
-            self._boot_failures.pop(node['label'], None)
-            self.wake()
-        return {'ack': True}
+        values = dict(ready_at=now, last_heartbeat=now, facts=facts,
+                      timings=dict(node['timings'], agent_ready=max(
+                          0.0, (now - booted).total_seconds())))
+        LOG.info('Node %s (%s) is ready.', node_id, node['label'])
+        self._boot_failures.pop(node['label'], None)
+        if not node['job_id']:
+            if self.store.update_node_if(node_id, [states.NODE_BOOTING],
+                                         state=states.NODE_READY, **values):
+                self.wake()
+            return {'ack': True, 'job_id': None}
+        # The job first: a node in use beside a job still queued would
+        # look to the control loop like a job without a node.
+        job = self.store.get_job(node['job_id'])
+        if not self._start(job, dict(node, **values),
+                           send=job_id != job['id']):
+            LOG.info('Node %s: its job %s no longer waits; the node goes.',
+                     node_id, job['id'])
+            self.nodes.destroy(node_id)
+            return {'ack': True, 'job_id': None}
+        if not self.store.update_node_if(node_id, [states.NODE_BOOTING],
+                                         state=states.NODE_IN_USE, **values):
+            # Given up for dead meanwhile: the job waits for another node.
+            self.store.update_job(job['id'], [states.RUNNING],
+                                  state=states.QUEUED, node_id=None)
+            return {'ack': True, 'job_id': None}
+        return {'ack': True, 'job_id': job['id']}
 
     def heartbeat(self, node_id, job_id, facts):
         self._node_for('heartbeat', node_id)
@@ -527,36 +560,55 @@ class Engine:
         wanted = label.min_ready + waiting - idle - booting
         room = min(label.max_nodes - len(mine),
                    label.max_concurrent_boots - booting)
-        for _ in range(max(0, min(wanted, room))):
-            self.nodes.boot(label)
+        count = max(0, min(wanted, room))
+        # Each node booted while jobs wait is booted for one of them: its
+        # agent starts the job as soon as it runs.
+        jobs = self.store.oldest_queued(label.name, count) if count else []
+        for i in range(count):
+            job = jobs[i] if i < len(jobs) else None
+            self.nodes.boot(label, job and self._job_message(job))
 
     def _dispatch(self, job, node):
+        """Give a queued job to a ready node."""
         node = self.store.update_node_if(node['id'], [states.NODE_READY],
                                          state=states.NODE_IN_USE,
                                          job_id=job['id'])
         if node is None:
             return False
+        if not self._start(job, node):
+            # Cancelled meanwhile: the node serves another.
+            self.store.update_node_if(node['id'], [states.NODE_IN_USE],
+                                      state=states.NODE_READY, job_id=None)
+            return False
+        return True
+
+    def _start(self, job, node, send=True):
+        """Mark the job running on the node (in use already) and, with
+        ``send``, hand it over; False if the job no longer waits."""
         now = db_api.utcnow()
         job = self.store.update_job(
             job['id'], [states.QUEUED], state=states.RUNNING,
             node_id=node['id'], attempt=job['attempt'] + 1, started_at=now,
             timings=dict(node['timings'],
                          queued=(now - job['created_at']).total_seconds()))
-        if job is None:  # cancelled meanwhile: the node serves another
-            self.store.update_node_if(node['id'], [states.NODE_IN_USE],
-                                      state=states.NODE_READY, job_id=None)
+        if job is None:
             return False
         self.metrics.queue_wait.labels(job['label']).observe(
             job['timings']['queued'])
         self.logs.note(job['id'], 'attempt %d on node %s (%s)' % (
             job['attempt'], node['id'], node['label']))
-        self._dispatch_message(job, node['id'])
+        if send:
+            self._dispatch_message(job, node['id'])
         return True
 
+    def _job_message(self, job):
+        """The job as its agent gets it: with the secrets left out of the
+        database while this controller still holds them."""
+        return {'id': job['id'], 'kind': job['kind'],
+                'spec': self._full_specs.get(job['id'], job['spec'])}
+
     def _dispatch_message(self, job, node_id):
-        spec = self._full_specs.get(job['id'], job['spec'])
-        self.agents.run_job(node_id, {'id': job['id'], 'kind': job['kind'],
-                                      'spec': spec})
+        self.agents.run_job(node_id, self._job_message(job))
 
 
 def _seconds(value):

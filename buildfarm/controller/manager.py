@@ -75,10 +75,12 @@ class NodeCallbackManager:
         self.engine = engine
 
     @_expected
-    def agent_ready(self, context, node_id, facts, auth):
-        self.engine.verify(node_id, 'agent_ready',
-                           {'node_id': node_id, 'facts': facts}, auth)
-        return self.engine.agent_ready(node_id, facts)
+    def agent_ready(self, context, node_id, facts, auth, job_id=None):
+        signed = {'node_id': node_id, 'facts': facts}
+        if job_id is not None:
+            signed['job_id'] = job_id
+        self.engine.verify(node_id, 'agent_ready', signed, auth)
+        return self.engine.agent_ready(node_id, facts, job_id)
 
     @_expected
     def heartbeat(self, context, node_id, job_id, facts, auth):

@@ -50,15 +50,18 @@ class NodeKeeper:
 
     # Booting
 
-    def boot(self, label):
-        """Start booting a node of ``label``; returns its row at once."""
+    def boot(self, label, job=None):
+        """Start booting a node of ``label``, for ``job`` (the job as its
+        agent gets it) if given; returns the node's row at once."""
         node = self.store.create_node(str(uuid.uuid4()), label.driver,
-                                      label.name)
+                                      label.name, job and job['id'])
+        if node['job_id'] is None:
+            job = None  # it no longer waits
         self._metrics.boots.labels(label.name).inc()
-        self._launcher.submit(self._create, node['id'], label)
+        self._launcher.submit(self._create, node['id'], label, job)
         return node
 
-    def _agent_conf(self, node_id):
+    def _agent_conf(self, node_id, job):
         node = self.conf.node
         job_env = dict(node.extra_env)
         if node.pip_index_url:
@@ -74,13 +77,14 @@ class NodeKeeper:
                       'lease': self.conf.controller.node_lease,
                       'heartbeat_interval':
                           self.conf.controller.node_heartbeat_interval,
-                      'job_env': json.dumps(job_env)},
+                      'job_env': json.dumps(job_env),
+                      'boot_job': job and json.dumps(job)},
         }
 
-    def _create(self, node_id, label):
+    def _create(self, node_id, label, job):
         spec = driver_base.NodeSpec(
             node_id=node_id, settings=dict(label.settings),
-            agent_conf=self._agent_conf(node_id),
+            agent_conf=self._agent_conf(node_id, job),
             local_repos=list(self.conf.controller.allowed_local_repo_dirs))
         start = time.monotonic()
         try:

@@ -13,6 +13,8 @@ node's one-time secret. Version history:
 
     1.0 - agent_ready, heartbeat, log_chunk, report
     1.1 - heartbeat is a call: its answer renews the agent's lease
+    1.2 - agent_ready takes the id of the boot job the agent started and
+          answers with the job the node may run
 """
 
 from buildfarm.common import auth
@@ -87,7 +89,7 @@ class ControllerAPI:
 
 class NodeCallbackAPI:
 
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     def __init__(self, transport, topic, node_id, secret, timeout=30):
         self.node_id = node_id
@@ -104,8 +106,15 @@ class NodeCallbackAPI:
         return self.client.prepare(version=version).call(
             {}, method, **self._signed(method, payload))
 
-    def agent_ready(self, facts):
-        return self._call('agent_ready', facts=facts)
+    def agent_ready(self, facts, job_id=None):
+        """Register the node; ``job_id``: the boot job it started.
+
+        Answers ``{'job_id': ...}``: the boot job, if the node may go on
+        with it (None if it was cancelled meanwhile).
+        """
+        if job_id is None:
+            return self._call('agent_ready', facts=facts)
+        return self._call('agent_ready', '1.2', facts=facts, job_id=job_id)
 
     def heartbeat(self, job_id, facts):
         """Returns once the controller heard it (the agent's lease)."""

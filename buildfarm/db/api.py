@@ -89,8 +89,14 @@ class JobStore:
             return [_as_dict(j) for j in session.scalars(query)]
 
     def oldest_queued(self, label, limit):
+        """The oldest queued jobs of ``label`` that no node booting (or
+        just up) was booted for."""
+        claiming = sa.select(models.Node.id).where(models.Node.state.in_(
+            [states.NODE_BOOTING, states.NODE_IN_USE]))
         query = sa.select(models.Job).where(
             models.Job.state == states.QUEUED, models.Job.label == label,
+            sa.or_(models.Job.node_id.is_(None),
+                   models.Job.node_id.not_in(claiming)),
         ).order_by(models.Job.created_at).limit(limit)
         with self._session() as session:
             return [_as_dict(j) for j in session.scalars(query)]
@@ -130,11 +136,20 @@ class JobStore:
 
     # Nodes
 
-    def create_node(self, node_id, driver, label):
-        node = models.Node(id=node_id, driver=driver, label=label,
-                           state=states.NODE_BOOTING, facts={}, timings={},
-                           created_at=utcnow())
+    def create_node(self, node_id, driver, label, job_id=None):
+        """A booting node; with ``job_id``, booted for that queued job,
+        unless the job no longer waits (then the row's job_id is None)."""
         with self._session.begin() as session:
+            if job_id is not None:
+                claim = sa.update(models.Job).where(
+                    models.Job.id == job_id,
+                    models.Job.state == states.QUEUED).values(
+                    node_id=node_id)
+                if session.execute(claim).rowcount == 0:
+                    job_id = None
+            node = models.Node(id=node_id, driver=driver, label=label,
+                               job_id=job_id, state=states.NODE_BOOTING,
+                               facts={}, timings={}, created_at=utcnow())
             session.add(node)
             session.flush()
             return _as_dict(node)

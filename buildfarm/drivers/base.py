@@ -1,7 +1,8 @@
 """The interface every node driver implements.
 
-A node serves exactly one job, which the controller gives it once its
-agent has registered (nodes of a warm pool wait registered and idle). The
+A node serves exactly one job: the one it was booted for, which its agent
+starts at once (``[agent] boot_job``), or, for a node of a warm pool that
+waits registered and idle, the one the controller gives it. The
 controller calls ``create`` from its launcher threads, ``delete`` from its
 deleter threads, ``status`` and ``list_owned`` from its control loop; a
 driver must be safe to call from several threads.
@@ -41,6 +42,15 @@ class NodeStatus:
     reason: str = None
 
 
+def conf_value(value):
+    """An agent option's value as oslo.config must be given it: JSON for
+    a dict, and "$" escaped, which it would read as a reference to another
+    option."""
+    if isinstance(value, dict):
+        value = json.dumps(value)
+    return value.replace('$', '$$') if isinstance(value, str) else value
+
+
 def render_agent_conf(agent_conf):
     """The agent's configuration file as text (oslo.config INI)."""
     parser = configparser.ConfigParser(interpolation=None)
@@ -50,9 +60,7 @@ def render_agent_conf(agent_conf):
         for name, value in options.items():
             if value is None:
                 continue
-            if isinstance(value, dict):
-                value = json.dumps(value)
-            parser.set(group, name, str(value))
+            parser.set(group, name, str(conf_value(value)))
     out = io.StringIO()
     parser.write(out)
     return out.getvalue()

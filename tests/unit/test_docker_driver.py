@@ -1,7 +1,12 @@
 """The docker driver's logic, with the Docker client faked (fake driver)."""
 
+import json
+import os
+import stat
+
 import pytest
 
+from buildfarm.common import config
 from buildfarm.drivers import base
 from buildfarm.drivers.docker import driver as docker_driver
 from buildfarm.drivers.fake import driver as fake_driver
@@ -47,16 +52,32 @@ def test_container_is_confined_and_labelled(driver, conf):
     assert container.status == 'running'
 
 
-def test_agent_configuration_is_root_only_and_not_in_the_environment(
+def test_agent_configuration_is_private_read_only_and_goes_with_the_node(
         driver):
-    container = driver.client.containers.get(driver.create(_spec()))
+    container_id = driver.create(_spec())
+    container = driver.client.containers.get(container_id)
     assert SECRET not in repr(container.kwargs)
-    mode, _ = container.files['/' + docker_driver.AGENT_CONF_DIR.lstrip('/')]
-    assert mode == 0o700
-    mode, text = container.files[docker_driver.AGENT_CONF]
-    assert mode == 0o600
+    (host_dir, mount), = [(path, v) for path, v in
+                          container.kwargs['volumes'].items()
+                          if v['bind'] == docker_driver.AGENT_CONF_DIR]
+    assert mount['mode'] == 'ro'
+    assert stat.S_IMODE(os.stat(host_dir).st_mode) == 0o700
+    conf_file = os.path.join(host_dir,
+                             os.path.basename(docker_driver.AGENT_CONF))
+    assert stat.S_IMODE(os.stat(conf_file).st_mode) == 0o600
+    with open(conf_file) as f:
+        text = f.read()
     assert 'node_secret = %s' % SECRET in text
     assert 'ca_bundle = %s' % docker_driver.NODE_CA_BUNDLE in text
+    driver.delete('node-1', container_id)
+    assert not os.path.exists(host_dir)
+
+
+def test_a_failed_boot_leaves_no_configuration_behind(driver, conf):
+    conf.set_override('image', 'no-such-image:latest', 'docker')
+    with pytest.raises(exception.NodeBootError):
+        driver.create(_spec())
+    assert os.listdir(driver._conf_root) == []
 
 
 def test_missing_worker_image_is_a_clear_boot_error(driver, conf):
@@ -100,3 +121,12 @@ def test_delete_without_an_id_finds_the_container_by_label(driver):
     driver.create(_spec())
     driver.delete('node-1', None)
     assert driver.client.containers.by_id == {}
+
+
+def test_agent_options_survive_oslo_config_substitution(tmp_path):
+    path = tmp_path / 'agent.conf'
+    path.write_text(base.render_agent_conf({'agent': {
+        'node_secret': 'a$b', 'job_env': {'PS1': '$HOME ${USER}'}}}))
+    conf = config.load(['--config-file', str(path)], messaging=False)
+    assert conf.agent.node_secret == 'a$b'
+    assert json.loads(conf.agent.job_env) == {'PS1': '$HOME ${USER}'}

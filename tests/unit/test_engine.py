@@ -4,6 +4,9 @@ The tests play the agent: they sign messages with the node's secret
 exactly as an agent does, through the real NodeCallbackAPI.
 """
 
+import configparser
+import json
+import os
 import time
 
 import pytest
@@ -378,3 +381,62 @@ def test_a_label_removed_from_the_pools_file_is_reported(controller, api):
         states.NODE_DELETING, states.NODE_DELETED)
     assert 'not in this controller\'s pools file' in api.get_job(
         job['id'])['wait_reason']
+
+
+def _boot_job(controller, node):
+    """The boot job the node's agent finds in its configuration file."""
+    driver = controller.drivers['fake']
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(os.path.join(driver._conf_dir(node['id']), 'agent.conf'))
+    value = conf.get('agent', 'boot_job', fallback=None)
+    return value and json.loads(value.replace('$$', '$'))
+
+
+def test_a_node_booted_for_a_job_carries_it_and_runs_it_at_once(
+        controller, api):
+    job = _submit(api, cmd='echo "$HOME"', secret_env={'TOKEN': 's3cr3t'})
+    node = _booted(controller)[0]
+    boot_job = _boot_job(controller, node)
+    assert boot_job['id'] == job['id']
+    assert boot_job['spec']['cmd'] == 'echo "$HOME"'
+    # The agent gets the secret; the database does not.
+    assert boot_job['spec']['secret_env'] == {'TOKEN': 's3cr3t'}
+    assert 's3cr3t' not in repr(controller.store.get_job(job['id']))
+    sent = []
+    controller.engine.agents.run_job = lambda *args: sent.append(args)
+    answer = _agent(controller, node['id']).agent_ready({}, job['id'])
+    assert answer == {'ack': True, 'job_id': job['id']}
+    assert api.get_job(job['id'])['state'] == states.RUNNING
+    assert controller.store.get_node(node['id'])['state'] == (
+        states.NODE_IN_USE)
+    assert sent == []  # the agent already has it
+    # A resent agent_ready gets the same answer and changes nothing.
+    assert _agent(controller, node['id']).agent_ready(
+        {}, job['id'])['job_id'] == job['id']
+    assert len(_containers(controller)) == 1
+
+
+def test_a_job_cancelled_while_its_node_boots_takes_the_node_along(
+        controller, api):
+    job = _submit(api)
+    node = _booted(controller)[0]
+    assert api.cancel_job(job['id'])['state'] == states.CANCELLED
+    _wait(lambda: not _containers(controller))
+    # An agent that registers anyway is told to drop the job.
+    with pytest.raises(exception.AgentAuthError):
+        _agent(controller, node['id']).agent_ready({}, job['id'])
+
+
+def test_a_job_whose_boot_node_died_gets_another_node(controller, api, conf):
+    conf.set_override('boot_timeout', 1, 'controller')
+    controller.pools._labels['default'].boot_timeout = 1
+    job = _submit(api)
+    slow = _booted(controller)[0]
+    time.sleep(1.2)
+    controller.engine.watchdog.check_nodes()
+    controller.engine._boot_pause.clear()
+    controller.engine.wake()
+    fresh = _wait(lambda: [n for n in controller.store.live_nodes()
+                           if n['id'] != slow['id'] and n['external_id']])[0]
+    assert fresh['job_id'] == job['id']
+    assert _boot_job(controller, fresh)['id'] == job['id']

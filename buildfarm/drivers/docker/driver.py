@@ -3,15 +3,17 @@
 Containers are never privileged and never get the Docker socket: they run
 with every capability dropped except those the agent needs to hand the
 job to an unprivileged user, with no-new-privileges, an init, and memory,
-CPU and pids limits. The agent's configuration (broker URL, node secret)
-is copied into the created container before it starts, into a directory
-only root can read; it is in no image layer and no environment variable.
+CPU and pids limits. The agent's configuration (broker URL, node secret,
+boot job) is written on the host into a directory only the controller's
+user can read, one per node, and mounted read-only where only root in the
+container can read it; it is in no image layer and no environment
+variable, and goes with the node. (Like the CA bundle, this needs the
+Docker engine on the controller's host.)
 """
 
-import io
 import logging
-import tarfile
-import time
+import os
+import shutil
 
 import docker
 from docker import errors as docker_errors
@@ -31,20 +33,6 @@ CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID',
                 'SETUID']
 
 
-def _conf_archive(text):
-    """A tar holding the agent's configuration, readable by root only."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w') as tar:
-        folder = tarfile.TarInfo(AGENT_CONF_DIR.lstrip('/'))
-        folder.type, folder.mode = tarfile.DIRTYPE, 0o700
-        tar.addfile(folder)
-        data = text.encode()
-        info = tarfile.TarInfo(AGENT_CONF.lstrip('/'))
-        info.size, info.mode, info.mtime = len(data), 0o600, time.time()
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 class DockerDriver(base.NodeDriver):
 
     name = 'docker'
@@ -52,6 +40,21 @@ class DockerDriver(base.NodeDriver):
     def __init__(self, conf, transport):
         super().__init__(conf, transport)
         self.client = self._client()
+        self._conf_root = conf.docker.node_config_dir or os.path.join(
+            os.path.dirname(conf.controller.log_dir.rstrip('/')),
+            'node-config')
+        os.makedirs(self._conf_root, 0o700, exist_ok=True)
+
+    def _conf_dir(self, node_id):
+        return os.path.join(self._conf_root, node_id)
+
+    def _write_agent_conf(self, node_id, text):
+        folder = self._conf_dir(node_id)
+        os.mkdir(folder, 0o700)  # fails if it exists: node ids are unique
+        name = os.path.join(folder, os.path.basename(AGENT_CONF))
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
 
     def _client(self):
         return docker.DockerClient(base_url=self.conf.docker.base_url)
@@ -60,7 +63,8 @@ class DockerDriver(base.NodeDriver):
         return {base.OWNER_LABEL: self.owner, base.NODE_LABEL: node_id}
 
     def _volumes(self, spec):
-        volumes = {}
+        volumes = {self._conf_dir(spec.node_id): {'bind': AGENT_CONF_DIR,
+                                                  'mode': 'ro'}}
         if self.conf.node.ca_bundle:
             volumes[self.conf.node.ca_bundle] = {'bind': NODE_CA_BUNDLE,
                                                  'mode': 'ro'}
@@ -97,6 +101,18 @@ class DockerDriver(base.NodeDriver):
         agent['workspace'] = WORKSPACE
         if self.conf.node.ca_bundle:
             agent['ca_bundle'] = NODE_CA_BUNDLE
+        self._write_agent_conf(spec.node_id,
+                               base.render_agent_conf(agent_conf))
+        try:
+            container = self._start_container(spec)
+        except exception.NodeBootError:
+            self._forget_conf(spec.node_id)
+            raise
+        LOG.info('Node %s: container %s started.', spec.node_id,
+                 container.short_id)
+        return container.id
+
+    def _start_container(self, spec):
         try:
             container = self.client.containers.create(
                 **self.container_kwargs(spec))
@@ -110,16 +126,15 @@ class DockerDriver(base.NodeDriver):
             raise exception.NodeBootError(
                 'Docker could not create the node container: %s' % e)
         try:
-            container.put_archive('/', _conf_archive(
-                base.render_agent_conf(agent_conf)))
             container.start()
         except docker_errors.DockerException as e:
             self._remove(container)
             raise exception.NodeBootError(
                 'Docker could not start the node container: %s' % e)
-        LOG.info('Node %s: container %s started.', spec.node_id,
-                 container.short_id)
-        return container.id
+        return container
+
+    def _forget_conf(self, node_id):
+        shutil.rmtree(self._conf_dir(node_id), ignore_errors=True)
 
     def _remove(self, container):
         try:
@@ -128,6 +143,7 @@ class DockerDriver(base.NodeDriver):
             pass
 
     def delete(self, node_id, external_id):
+        self._forget_conf(node_id)
         try:
             if external_id:
                 container = self.client.containers.get(external_id)

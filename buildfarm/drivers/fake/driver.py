@@ -6,9 +6,7 @@ configuration is delivered) is what the tests exercise. No agent runs:
 tests play the agent through the controller's NodeCallbackAPI.
 """
 
-import io
 import itertools
-import tarfile
 
 from docker import errors as docker_errors
 
@@ -28,22 +26,11 @@ class FakeContainer:
         self.labels = kwargs['labels']
         self.status = 'created'
         self.exit_code = None
-        self.files = {}
 
     @property
     def attrs(self):
         return {'State': {'ExitCode': self.exit_code, 'OOMKilled': False},
                 'Labels': self.labels}
-
-    def put_archive(self, path, data):
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar.getmembers():
-                content = None
-                if member.isfile():
-                    content = tar.extractfile(member).read().decode()
-                self.files[path.rstrip('/') + '/' + member.name] = (
-                    member.mode, content)
-        return True
 
     def start(self):
         self.status = 'running'

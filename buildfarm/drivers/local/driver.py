@@ -33,7 +33,7 @@ class LocalDriver(base.NodeDriver):
         conf([], project='buildfarm', default_config_files=[])
         for group, options in spec.agent_conf.items():
             for name, value in options.items():
-                conf.set_override(name, value,
+                conf.set_override(name, base.conf_value(value),
                                   None if group == 'DEFAULT' else group)
         conf.set_override('workspace', workspace, 'agent')
         conf.set_override('ca_bundle', self.conf.node.ca_bundle, 'agent')
