@@ -80,6 +80,20 @@ class Agent:
             self.run_job(json.loads(self.conf.agent.boot_job))
         threading.Thread(target=self._register_and_beat, daemon=True,
                          name='agent-%s' % self.node_id).start()
+        deadline = threading.Timer(self.conf.agent.lease,
+                                   self._stop_unless_registered)
+        deadline.daemon = True
+        deadline.start()
+
+    def _stop_unless_registered(self):
+        # oslo.messaging retries an unreachable broker for ever.
+        if not self._registered.is_set():
+            LOG.error('Node %s could not reach the controller within its '
+                      'lease (%d s); stopping.', self.node_id,
+                      self.conf.agent.lease)
+            self._stop.set()
+            self._cancel.set()
+            self.done.set()
 
     def _connect(self):
         # Imported only now: see the module's docstring.

@@ -9,6 +9,7 @@ and both talk through the configured broker.
 import os
 import shutil
 import tempfile
+import urllib.parse
 import uuid
 
 from buildfarm.cli import common
@@ -87,6 +88,13 @@ class Run(job_cmd.JobShowOne):
             conf.set_override('transport_url', 'fake://')
         elif args.transport_url:
             conf.set_override('transport_url', args.transport_url)
+        if args.driver == 'docker' and conf.docker.network_mode == 'bridge':
+            broker = urllib.parse.urlsplit(
+                conf.node.transport_url or conf.transport_url).hostname
+            if broker in ('127.0.0.1', 'localhost', '::1'):
+                # A node on the bridge network cannot reach this machine's
+                # loopback, where the broker listens.
+                conf.set_override('network_mode', 'host', 'docker')
         return conf
 
     def take_action(self, args):

@@ -1,5 +1,7 @@
 """buildfarm-agent: the agent inside a node."""
 
+import logging
+import os
 import sys
 
 from buildfarm.agent import agent as agent_mod
@@ -15,7 +17,10 @@ def main(argv=None):
     agent = agent_mod.Agent(conf)
     agent.start()
     agent.done.wait()
-    return 0
+    # Not sys.exit: the messaging library's threads may still be retrying
+    # the broker, and the node has nothing left to do.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == '__main__':
