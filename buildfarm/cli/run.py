@@ -91,7 +91,7 @@ class Run(job_cmd.JobShowOne):
         if args.driver == 'docker' and conf.docker.network_mode == 'bridge':
             broker = urllib.parse.urlsplit(
                 conf.node.transport_url or conf.transport_url).hostname
-            if broker in ('127.0.0.1', 'localhost', '::1'):
+            if broker in (None, '127.0.0.1', 'localhost', '::1'):
                 # A node on the bridge network cannot reach this machine's
                 # loopback, where the broker listens.
                 conf.set_override('network_mode', 'host', 'docker')

@@ -144,3 +144,16 @@ def test_run_with_the_docker_driver_serves_a_local_repo_read_only(
     assert json.loads(result.stdout)['commit'] == git_server['head']
     assert 'two\n' in result.stderr
     assert 'read-only\n' in result.stderr
+
+
+def test_run_with_the_docker_driver_reaches_a_loopback_broker_by_default(
+        tmp_path, make_vhost, git_server):
+    # Nothing about networks in the configuration: on Docker's default
+    # bridge network the node could not reach a broker on 127.0.0.1.
+    config = tmp_path / 'buildfarm.conf'
+    config.write_text('[docker]\nimage = %s\n' % conftest.IMAGE)
+    result = _cli(str(config), 'run', '--driver', 'docker',
+                  '--transport-url', make_vhost(), '--repo',
+                  git_server['path'], '--cmd', 'cat version', '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)['state'] == 'succeeded'
