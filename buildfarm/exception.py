@@ -58,4 +58,4 @@ class AgentAuthError(BuildfarmError):
 
 
 class ImageBuildError(BuildfarmError):
-    """The worker image could not be built."""
+    """An image (the worker image, an application's) could not be built."""
