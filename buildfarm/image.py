@@ -8,6 +8,7 @@ import tempfile
 
 import docker
 from docker import errors as docker_errors
+import yaml
 
 from buildfarm import exception
 
@@ -35,6 +36,27 @@ def _wheels(source, dest, progress):
             'pip wheel failed: %s' % result.stderr.strip()[-2000:])
 
 
+def _language_packs(source, dest):
+    """Copy each language pack element's static files into ``dest`` (as
+    install-static would) and return the packages they install, so that
+    the container image gets them from the same elements as VM images."""
+    packages = set()
+    elements = os.path.join(source, 'elements')
+    for name in sorted(os.listdir(elements)):
+        element = os.path.join(elements, name)
+        if not name.startswith('lp-') or not os.path.isdir(element):
+            continue
+        static = os.path.join(element, 'static')
+        if os.path.isdir(static):
+            shutil.copytree(static, dest, dirs_exist_ok=True, symlinks=True)
+        installs = os.path.join(element, 'package-installs.yaml')
+        if os.path.exists(installs):
+            with open(installs) as f:
+                packages.update((yaml.safe_load(f) or {}).keys())
+    os.makedirs(dest, exist_ok=True)
+    return sorted(packages)
+
+
 def build_docker(tag, base_image, source=None, progress=print,
                  base_url=None):
     """Build the container worker image; return its id.
@@ -52,12 +74,14 @@ def build_docker(tag, base_image, source=None, progress=print,
     with tempfile.TemporaryDirectory(prefix='buildfarm-image-') as ctx:
         shutil.copy(os.path.join(source, DOCKERFILE), ctx)
         _wheels(source, os.path.join(ctx, 'wheels'), progress)
+        packages = _language_packs(source, os.path.join(ctx, 'packs'))
         progress('building %s from %s' % (tag, base_image))
         image_id = None
         try:
             for event in client.api.build(
                     path=ctx, tag=tag, rm=True, forcerm=True, decode=True,
-                    buildargs={'BASE_IMAGE': base_image}):
+                    buildargs={'BASE_IMAGE': base_image,
+                               'PACK_PACKAGES': ' '.join(packages)}):
                 if 'stream' in event and event['stream'].strip():
                     progress(event['stream'].rstrip())
                 if 'error' in event:

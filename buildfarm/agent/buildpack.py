@@ -1,0 +1,119 @@
+"""Language packs: Heroku-style buildpacks shipped by ``elements/lp-*``.
+
+A pack is a directory with ``bin/detect BUILD_DIR`` (exit 0 and print the
+pack's name on a match), ``bin/compile BUILD_DIR CACHE_DIR ENV_DIR`` and
+``bin/release BUILD_DIR`` (YAML: ``config_vars``, ``default_process_types``).
+A ``Procfile`` in the app wins over the pack's process types. This module
+finds packs, picks the one for an app and reads what it releases; the
+caller runs ``compile`` (a long command whose output is the job's log).
+"""
+
+import dataclasses
+import os
+import shlex
+import subprocess
+
+import yaml
+
+from buildfarm import exception
+
+#: Where nodes have the packs: one directory per pack, named after it.
+PACKS_DIR = '/opt/buildfarm/packs'
+_DETECT_TIMEOUT = 60
+
+
+@dataclasses.dataclass
+class Pack:
+    name: str
+    path: str
+
+    def bin(self, script):
+        return os.path.join(self.path, 'bin', script)
+
+    def compile_command(self, build_dir, cache_dir, env_dir):
+        return ' '.join(shlex.quote(arg) for arg in (
+            self.bin('compile'), build_dir, cache_dir, env_dir))
+
+
+def find_packs(packs_dir=PACKS_DIR):
+    """The packs under ``packs_dir``, by name."""
+    try:
+        names = sorted(os.listdir(packs_dir))
+    except FileNotFoundError:
+        names = []
+    packs = [Pack(name, os.path.join(packs_dir, name)) for name in names]
+    return [p for p in packs if os.access(p.bin('detect'), os.X_OK)]
+
+
+def _run(args, user=None):
+    kwargs = {}
+    if user is not None and os.geteuid() == 0:
+        kwargs = {'user': user.pw_uid, 'group': user.pw_gid,
+                  'extra_groups': []}
+    return subprocess.run(args, capture_output=True, text=True,
+                          timeout=_DETECT_TIMEOUT, stdin=subprocess.DEVNULL,
+                          **kwargs)
+
+
+def select(packs, app_dir, wanted=None, user=None):
+    """Return (pack, warning): the pack named ``wanted``, else the first
+    whose detect matches the app; ImageBuildError if there is none."""
+    if wanted:
+        for pack in packs:
+            if pack.name == wanted:
+                return pack, None
+        raise exception.ImageBuildError(
+            'No language pack named %r on this node; it has: %s.'
+            % (wanted, ', '.join(p.name for p in packs) or 'none'))
+    matches = [p for p in packs
+               if _run([p.bin('detect'), app_dir], user).returncode == 0]
+    if not matches:
+        raise exception.ImageBuildError(
+            'No language pack recognises this app (tried: %s). Name one '
+            'with --language-pack, or add the files a pack looks for.'
+            % (', '.join(p.name for p in packs) or 'none'))
+    warning = None
+    if len(matches) > 1:
+        warning = ('Several language packs recognise this app (%s); using '
+                   '%s. Name one with --language-pack to choose.'
+                   % (', '.join(p.name for p in matches), matches[0].name))
+    return matches[0], warning
+
+
+def _procfile(app_dir):
+    path = os.path.join(app_dir, 'Procfile')
+    if not os.path.exists(path):
+        return {}
+    types = {}
+    with open(path) as f:
+        for line in f:
+            name, sep, command = line.partition(':')
+            if sep and name.strip() and not name.startswith('#'):
+                types[name.strip()] = command.strip()
+    return types
+
+
+def release(pack, app_dir, user=None):
+    """{'config_vars': {...}, 'process_types': {...}} of the compiled app.
+
+    The app's Procfile wins over the pack's default process types.
+    """
+    result = _run([pack.bin('release'), app_dir], user)
+    if result.returncode != 0:
+        raise exception.ImageBuildError(
+            'The %s pack\'s release step failed (exit status %d): %s'
+            % (pack.name, result.returncode, result.stderr.strip()[-500:]))
+    try:
+        data = yaml.safe_load(result.stdout) or {}
+        if not isinstance(data, dict):
+            raise ValueError('not a mapping')
+        config_vars = {str(k): str(v) for k, v in
+                       (data.get('config_vars') or {}).items()}
+        types = {str(k): str(v) for k, v in
+                 (data.get('default_process_types') or {}).items()}
+    except (yaml.YAMLError, ValueError, AttributeError) as e:
+        raise exception.ImageBuildError(
+            'The %s pack\'s release step printed malformed YAML (%s): %r'
+            % (pack.name, e, result.stdout[:500]))
+    types.update(_procfile(app_dir))
+    return {'config_vars': config_vars, 'process_types': types}
