@@ -36,7 +36,7 @@ def facts():
 
 def retry(func, what, deadline, stop_event=None):
     """Call ``func`` until it answers or ``deadline`` (monotonic) passes."""
-    from buildfarm.common import rpc
+    from buildfarm.common import rpc  # late: see the module's docstring
     delay = 0.5
     while True:
         try:
