@@ -583,8 +583,8 @@ class Engine:
         return True
 
     def _start(self, job, node, send=True):
-        """Mark the job running on the node (in use already) and, with
-        ``send``, hand it over; False if the job no longer waits."""
+        """Mark the job running on the node and, with ``send``, hand it
+        over; False if the job no longer waits."""
         now = db_api.utcnow()
         job = self.store.update_job(
             job['id'], [states.QUEUED], state=states.RUNNING,
