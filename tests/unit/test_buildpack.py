@@ -11,6 +11,11 @@ from buildfarm import exception
 
 ELEMENTS = os.path.join(os.path.dirname(__file__), '..', '..', 'elements')
 LP_PYTHON = os.path.abspath(os.path.join(ELEMENTS, 'lp-python'))
+LP_NODEJS = os.path.abspath(os.path.join(ELEMENTS, 'lp-nodejs'))
+
+
+def _packs_of(element):
+    return os.path.join(element, 'static', buildpack.PACKS_DIR[1:])
 
 
 def _pack(packs_dir, name, detect='exit 1', release='echo "---"'):
@@ -26,8 +31,8 @@ def _pack(packs_dir, name, detect='exit 1', release='echo "---"'):
 def packs_dir(tmp_path):
     packs = tmp_path / 'packs'
     packs.mkdir()
-    os.symlink(os.path.join(LP_PYTHON, 'static', buildpack.PACKS_DIR[1:],
-                            'python'), packs / 'python')
+    for element, name in ((LP_NODEJS, 'nodejs'), (LP_PYTHON, 'python')):
+        os.symlink(os.path.join(_packs_of(element), name), packs / name)
     return packs
 
 
@@ -60,7 +65,8 @@ def test_lp_python_detects_compiles_and_releases_its_sample_app(
 def test_a_failing_requirement_fails_the_compile(tmp_path, packs_dir,
                                                  hello_web):
     (hello_web / 'requirements.txt').write_text('./no-such-directory\n')
-    pack = buildpack.find_packs(str(packs_dir))[0]
+    pack, _ = buildpack.select(buildpack.find_packs(str(packs_dir)),
+                               str(hello_web))
     done = subprocess.run(pack.compile_command(
         str(hello_web), str(tmp_path / 'cache'), ''), shell=True,
         capture_output=True, text=True, timeout=120)
@@ -71,7 +77,8 @@ def test_a_failing_requirement_fails_the_compile(tmp_path, packs_dir,
 def test_a_procfile_wins_over_the_packs_process_types(packs_dir, hello_web):
     (hello_web / 'Procfile').write_text('web: python3 -m http.server $PORT\n'
                                         'worker: python3 work.py\n')
-    pack = buildpack.find_packs(str(packs_dir))[0]
+    pack, _ = buildpack.select(buildpack.find_packs(str(packs_dir)),
+                               str(hello_web))
     assert buildpack.release(pack, str(hello_web))['process_types'] == {
         'web': 'python3 -m http.server $PORT', 'worker': 'python3 work.py'}
 
@@ -80,8 +87,8 @@ def test_no_match_names_the_packs_tried(tmp_path, packs_dir):
     _pack(packs_dir, 'ruby')
     app = tmp_path / 'empty-app'
     app.mkdir()
-    with pytest.raises(exception.ImageBuildError,
-                       match=r'No language pack recognises.*python, ruby'):
+    with pytest.raises(exception.ImageBuildError, match=(
+            r'No language pack recognises.*nodejs, python, ruby')):
         buildpack.select(buildpack.find_packs(str(packs_dir)), str(app))
 
 
@@ -98,6 +105,25 @@ def test_several_matches_take_the_first_with_a_warning(packs_dir, hello_web):
                                      str(hello_web))
     assert pack.name == 'python'
     assert 'python, zz-any' in warning
+
+
+@pytest.mark.skipif(shutil.which('npm') is None,
+                    reason='lp-nodejs needs node and npm on this machine')
+def test_lp_nodejs_detects_compiles_and_releases_its_sample_app(
+        tmp_path, packs_dir):
+    app = tmp_path / 'node-app'
+    shutil.copytree(os.path.join(LP_NODEJS, 'test-apps', 'hello-web'), app)
+    pack, warning = buildpack.select(buildpack.find_packs(str(packs_dir)),
+                                     str(app))
+    assert (pack.name, warning) == ('nodejs', None)
+    done = subprocess.run(
+        pack.compile_command(str(app), str(tmp_path / 'cache'), ''),
+        shell=True, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (app / 'package-lock.json').exists()
+    assert buildpack.release(pack, str(app)) == {
+        'config_vars': {'NODE_ENV': 'production'},
+        'process_types': {'web': 'npm start'}}
 
 
 def test_malformed_release_output_is_a_clear_error(packs_dir, hello_web):
