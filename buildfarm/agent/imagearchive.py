@@ -32,9 +32,6 @@ class _HashingWriter:
         self.sha256.update(data)
         return self._f.write(data)
 
-    def tell(self):
-        return self._f.tell()
-
 
 def _read_base(base):
     """(manifest entry, image config) of a ``docker save`` archive."""
