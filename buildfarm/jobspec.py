@@ -7,23 +7,37 @@ import urllib.parse
 from buildfarm import exception
 
 REPO_JOB = 'repo_job'
+BUILD_IMAGE = 'build_image'
 DEFAULT_TIMEOUT = 3600
 MAX_TIMEOUT = 7 * 24 * 3600
+_HIDDEN = '***'
 
-_FIELDS = {
+_COMMON_FIELDS = {
     'git_url': 'URL of the git repository to clone (required)',
-    'ref': 'branch, tag or commit sha to test (default: the remote HEAD)',
-    'cmd': 'shell command to run in the checkout (required)',
+    'ref': 'branch, tag or commit sha (default: the remote HEAD)',
     'timeout': 'seconds the command may run (default %d)' % DEFAULT_TIMEOUT,
     'env': 'environment variables for the command, as a mapping',
     'secret_env': 'environment variables whose values are never stored '
                   'and are masked in the log, as a mapping',
     'label': 'label of the node to run on (default: the controller\'s)',
 }
+_FIELDS = {
+    REPO_JOB: dict(
+        _COMMON_FIELDS,
+        cmd='shell command to run in the checkout (required)'),
+    BUILD_IMAGE: dict(
+        _COMMON_FIELDS,
+        image_name='name of the image in Glance (required)',
+        language_pack='language pack to build with (default: the first '
+                      'whose detect recognises the app)',
+        token='token of the caller for the Image service; never stored '
+              '(default: the controller\'s cloud)'),
+}
 _URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
 _SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$')
 _ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 _REF = re.compile(r'^[A-Za-z0-9._/@+-]+$')
+_PACK = re.compile(r'^[a-z0-9][a-z0-9._-]*$')
 
 
 def _invalid(message):
@@ -72,25 +86,63 @@ def local_repo_path(url):
     return os.path.normpath(urllib.parse.unquote(parsed.path))
 
 
-def validate_repo_job(spec):
-    """Return a normalised copy of a repo_job spec or raise InvalidJobSpec."""
+def _check_fields(kind, spec):
+    fields = _FIELDS[kind]
     if not isinstance(spec, dict):
-        _invalid('A job spec must be a mapping of fields; valid fields: %s.'
-                 % ', '.join(sorted(_FIELDS)))
-    unknown = sorted(set(spec) - set(_FIELDS))
+        _invalid('A %s spec must be a mapping of fields; valid fields: %s.'
+                 % (kind, ', '.join(sorted(fields))))
+    unknown = sorted(set(spec) - set(fields))
     if unknown:
         _invalid('Unknown field(s) %s. Valid fields: %s.' % (
             ', '.join(unknown), '; '.join(
-                '%s: %s' % item for item in sorted(_FIELDS.items()))))
+                '%s: %s' % item for item in sorted(fields.items()))))
+
+
+def validate_repo_job(spec):
+    """Return a normalised copy of a repo_job spec or raise InvalidJobSpec."""
+    _check_fields(REPO_JOB, spec)
+    cmd = spec.get('cmd')
+    if not isinstance(cmd, str) or not cmd.strip():
+        _invalid('cmd is required and must not be empty: give the shell '
+                 'command to run in the checkout, for example "tox".')
+    return dict(_validate_common(spec), cmd=cmd)
+
+
+def validate_build_image(spec):
+    """Return a normalised copy of a build_image spec or raise
+    InvalidJobSpec."""
+    _check_fields(BUILD_IMAGE, spec)
+    name = spec.get('image_name')
+    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+        _invalid('image_name is required: give the name the image gets in '
+                 'Glance (at most 255 characters).')
+    pack = spec.get('language_pack') or None
+    if pack is not None and (not isinstance(pack, str)
+                             or not _PACK.match(pack)):
+        _invalid('language_pack %r is not the name of a language pack '
+                 '(for example "python").' % (pack,))
+    token = spec.get('token') or None
+    if token is not None and not isinstance(token, str):
+        _invalid('token must be a string.')
+    return dict(_validate_common(spec), image_name=name,
+                language_pack=pack, token=token)
+
+
+def validate(kind, spec):
+    if kind == REPO_JOB:
+        return validate_repo_job(spec)
+    if kind == BUILD_IMAGE:
+        return validate_build_image(spec)
+    _invalid('Unknown job kind %r: use %s or %s.' % (kind, REPO_JOB,
+                                                       BUILD_IMAGE))
+
+
+def _validate_common(spec):
     git_url = validate_git_url(spec.get('git_url'))
     ref = spec.get('ref') or None
     if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)
                             or ref.startswith('-') or '..' in ref):
         _invalid('ref %r is not a valid branch, tag or commit sha.' % (ref,))
-    cmd = spec.get('cmd')
-    if not isinstance(cmd, str) or not cmd.strip():
-        _invalid('cmd is required and must not be empty: give the shell '
-                 'command to run in the checkout, for example "tox".')
     timeout = spec.get('timeout', DEFAULT_TIMEOUT)
     if isinstance(timeout, str):
         try:
@@ -106,7 +158,7 @@ def validate_repo_job(spec):
     label = spec.get('label') or None
     if label is not None and not isinstance(label, str):
         _invalid('label must be the name of a label.')
-    return {'git_url': git_url, 'ref': ref, 'cmd': cmd, 'timeout': timeout,
+    return {'git_url': git_url, 'ref': ref, 'timeout': timeout,
             'env': env, 'secret_env': secret_env, 'label': label}
 
 
@@ -125,10 +177,20 @@ def _validate_env(field, env):
 
 def stored_spec(spec):
     """What the job store keeps of a spec: no credentials, no secret."""
-    return dict(spec, git_url=redact_url(spec['git_url']),
-                secret_env={name: '***' for name in spec['secret_env']})
+    stored = dict(spec, git_url=redact_url(spec['git_url']),
+                  secret_env={name: _HIDDEN for name in spec['secret_env']})
+    if spec.get('token'):
+        stored['token'] = _HIDDEN
+    return stored
 
 
 def has_secrets(spec):
     """Does the spec hold what the store does not keep?"""
     return stored_spec(spec) != spec
+
+
+def lost_secrets(stored):
+    """Did the store leave out something of this stored spec that the job
+    needs (credentials, secret_env, token)?"""
+    return ('%s@' % _HIDDEN in stored['git_url'] or
+            bool(stored.get('secret_env')) or bool(stored.get('token')))

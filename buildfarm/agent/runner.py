@@ -1,4 +1,5 @@
-"""One repo_job: clone at the ref, run the command, build the report."""
+"""Running a job in a node: the workspace, the clone, commands run as the
+job user, and repo_job (clone at the ref, run the command)."""
 
 import json
 import os
@@ -26,17 +27,57 @@ def node_env(agent_conf):
     return env
 
 
-class RepoJob:
+class Outcome:
+    """How a job's command ended."""
+
+    def __init__(self, how, code, seconds, out_of_memory, out_of_pids):
+        self.how, self.code, self.seconds = how, code, seconds
+        self.out_of_memory, self.out_of_pids = out_of_memory, out_of_pids
+
+    def report(self, report, what, timeout):
+        """Fill ``report``'s state, exit code and reason; ``what`` names
+        the command in the reason ("The command")."""
+        report['exit_code'] = self.code
+        if self.how == process.TIMED_OUT:
+            report.update(state=states.TIMED_OUT, reason=(
+                '%s ran longer than the job\'s timeout of %d s; all its '
+                'processes were stopped.' % (what, timeout)))
+        elif self.how == process.CANCELLED:
+            report.update(state=states.CANCELLED, reason=(
+                'Cancelled while %s ran; all its processes were stopped.'
+                % what[0].lower() + what[1:]))
+        elif self.code == 0:
+            report['state'] = states.SUCCEEDED
+        elif self.out_of_memory:
+            report.update(state=states.FAILED, reason=(
+                '%s exited with status %d: the kernel killed a process of '
+                'the job for using more memory than the node has (its '
+                'memory limit).' % (what, self.code)))
+        else:
+            report.update(state=states.FAILED, reason=(
+                '%s exited with status %d.' % (what, self.code)))
+        if self.out_of_pids and report['reason']:
+            report['reason'] += (' The job hit the node\'s process limit '
+                                 '(pids_limit): processes could not fork.')
+        return report
+
+
+class Job:
+    """What every kind of job does: a workspace, a clone, commands run as
+    the job user. Subclasses implement ``run``."""
 
     def __init__(self, conf, job, log, cancel_event, wait_ready=None):
         """``wait_ready()`` returns once the command may start."""
         self.conf = conf.agent
         self.wait_ready = wait_ready or (lambda: None)
+        self.job = job
         self.job_id = job['id']
         self.spec = job['spec']
         self.log = log
         self.cancel_event = cancel_event
         self.workdir = os.path.join(self.conf.workspace, self.job_id)
+        self.src = os.path.join(self.workdir, 'src')
+        self.home = os.path.join(self.workdir, 'home')
         self.user = self._job_user()
 
     def _job_user(self):
@@ -50,8 +91,8 @@ class RepoJob:
                 'the worker image or set [agent] job_user.'
                 % self.conf.job_user)
 
-    def _environment(self, home):
-        env = {'PATH': _PATH, 'HOME': home, 'LANG': 'C.UTF-8',
+    def environment(self):
+        env = {'PATH': _PATH, 'HOME': self.home, 'LANG': 'C.UTF-8',
                'BUILDFARM_JOB_ID': self.job_id}
         if self.user is not None:
             env.update(USER=self.user.pw_name, LOGNAME=self.user.pw_name)
@@ -60,7 +101,7 @@ class RepoJob:
         env.update(self.spec.get('secret_env') or {})
         return env
 
-    def _give_to_job_user(self, *paths):
+    def give_to_job_user(self, *paths):
         if self.user is None:
             return
         for top in paths:
@@ -70,80 +111,82 @@ class RepoJob:
                     os.lchown(os.path.join(root, name),
                               self.user.pw_uid, self.user.pw_gid)
 
-    def run(self):
-        """Return the final report (a dict of JSON primitives)."""
-        timings = {}
-        report = {'state': states.ERROR, 'exit_code': None, 'commit': None,
-                  'reason': None, 'timings': timings}
-        src = os.path.join(self.workdir, 'src')
-        home = os.path.join(self.workdir, 'home')
-        os.makedirs(home)
+    def new_report(self):
+        return {'state': states.ERROR, 'exit_code': None, 'commit': None,
+                'reason': None, 'timings': {}}
+
+    def clone(self, report):
+        """Clone into ``self.src``; False (with the reason in the
+        report) if that failed."""
+        os.makedirs(self.home)
         # The job user must be able to reach its directories, nothing more.
         os.chmod(self.conf.workspace, 0o711)
         os.chmod(self.workdir, 0o711)
-
         self.log.note('cloning %s at %s' % (
             jobspec.redact_url(self.spec['git_url']),
             self.spec.get('ref') or 'the default branch'))
         start = time.monotonic()
         try:
             report['commit'] = gitclone.clone(
-                self.spec['git_url'], self.spec.get('ref'), src,
-                self.conf.clone_timeout,
-                env=node_env(self.conf))
+                self.spec['git_url'], self.spec.get('ref'), self.src,
+                self.conf.clone_timeout, env=node_env(self.conf))
         except exception.CloneError as e:
             report['reason'] = str(e)
             self.log.note(report['reason'])
-            return report
-        timings['clone'] = time.monotonic() - start
+            return False
+        report['timings']['clone'] = time.monotonic() - start
         self.log.note('checked out %s' % report['commit'])
+        return True
+
+    def may_start(self, report):
+        """Wait until commands may run; False (and the report says why)
+        if the job was cancelled meanwhile."""
         self.wait_ready()
         if self.cancel_event.is_set():
             report.update(state=states.CANCELLED,
                           reason='Cancelled before the command started.')
-            return report
-        self._give_to_job_user(src, home)
+            return False
+        return True
 
-        self.log.note('running: %s' % self.spec['cmd'])
+    def run_command(self, cmd, cwd, timeout):
+        """Run ``cmd`` as the job user, its output into the log."""
         command = process.Command(
-            self.spec['cmd'], src, self._environment(home), self.log.write,
-            user=self.user, kill_grace=self.conf.kill_grace)
+            cmd, cwd, self.environment(), self.log.write, user=self.user,
+            kill_grace=self.conf.kill_grace)
         start = time.monotonic()
         oom_before = process.oom_kills()
         forks_before = process.pids_limit_hits()
-        how, code = command.run(self.spec['timeout'], self.cancel_event)
+        how, code = command.run(timeout, self.cancel_event)
         out_of_memory = (oom_before is not None and
                          process.oom_kills() != oom_before)
         out_of_pids = (forks_before is not None and
                        process.pids_limit_hits() != forks_before)
         if code < 0:  # killed by a signal: report it as a shell would
             code = 128 - code
-        timings['run'] = time.monotonic() - start
-        report['exit_code'] = code
-        if how == process.TIMED_OUT:
-            report.update(state=states.TIMED_OUT, reason=(
-                'The command ran longer than its timeout of %d s; all its '
-                'processes were stopped.' % self.spec['timeout']))
-        elif how == process.CANCELLED:
-            report.update(state=states.CANCELLED, reason=(
-                'Cancelled while the command ran; all its processes were '
-                'stopped.'))
-        elif code == 0:
-            report['state'] = states.SUCCEEDED
-        elif out_of_memory:
-            report.update(state=states.FAILED, reason=(
-                'The command exited with status %d: the kernel killed a '
-                'process of the job for using more memory than the node '
-                'has (its memory limit).' % code))
-        else:
-            report.update(state=states.FAILED, reason=(
-                'The command exited with status %d.' % code))
-        if out_of_pids and report['reason']:
-            report['reason'] += (' The job hit the node\'s process limit '
-                                 '(pids_limit): processes could not fork.')
-        self.log.note('%s after %.1f s (exit status %s)' % (
-            report['state'], timings['run'], code))
-        return report
+        return Outcome(how, code, time.monotonic() - start, out_of_memory,
+                       out_of_pids)
+
+    def run(self):
+        """Return the final report (a dict of JSON primitives)."""
+        raise NotImplementedError
 
     def cleanup(self):
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RepoJob(Job):
+    """Clone at the ref, run the command."""
+
+    def run(self):
+        report = self.new_report()
+        if not self.clone(report) or not self.may_start(report):
+            return report
+        self.give_to_job_user(self.src, self.home)
+        self.log.note('running: %s' % self.spec['cmd'])
+        outcome = self.run_command(self.spec['cmd'], self.src,
+                                   self.spec['timeout'])
+        report['timings']['run'] = outcome.seconds
+        outcome.report(report, 'The command', self.spec['timeout'])
+        self.log.note('%s after %.1f s (exit status %s)' % (
+            report['state'], outcome.seconds, outcome.code))
+        return report

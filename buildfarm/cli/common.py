@@ -7,9 +7,11 @@ from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
 from buildfarm import states
 
-PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'report')
-COLUMNS = ('id', 'state', 'exit_code', 'commit', 'reason', 'wait_reason',
-           'git_url', 'ref', 'cmd', 'timeout', 'label', 'attempt', 'node_id',
+PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'compile',
+          'assemble', 'upload', 'report')
+COLUMNS = ('id', 'kind', 'state', 'exit_code', 'commit', 'image_id',
+           'reason', 'wait_reason', 'git_url', 'ref', 'cmd', 'image_name',
+           'language_pack', 'timeout', 'label', 'attempt', 'node_id',
            'log_path', 'created_at', 'started_at', 'finished_at') + PHASES
 
 # Exit status of "run" and "job submit --wait".

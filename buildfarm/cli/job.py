@@ -1,4 +1,4 @@
-"""buildfarm job submit|show|list|logs|cancel."""
+"""buildfarm job submit|submit-build|show|list|logs|cancel."""
 
 from cliff import command
 from cliff import lister
@@ -31,10 +31,12 @@ class JobShowOne(show.ShowOne):
         return self.exit_status
 
 
-class SubmitJob(JobShowOne):
-    """Submit a repo_job: clone a repository at a ref, run a command."""
+class _Submit(JobShowOne):
+    """What both kinds of job submission share."""
 
     error_status = common.EXIT_NOT_RUN
+    #: The ControllerAPI method that submits the job.
+    api_method = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -42,8 +44,6 @@ class SubmitJob(JobShowOne):
                             help='URL of the git repository')
         parser.add_argument('--ref', help='branch, tag or commit sha '
                             '(default: the remote HEAD)')
-        parser.add_argument('--cmd', required=True,
-                            help='shell command to run in the checkout')
         parser.add_argument('--timeout', type=int,
                             help='seconds the command may run')
         parser.add_argument('--env', action='append', metavar='NAME=VALUE',
@@ -59,13 +59,13 @@ class SubmitJob(JobShowOne):
                                  'returns the first job')
         parser.add_argument('--wait', action='store_true',
                             help='stream the log (to stderr) and exit 0 if '
-                                 'the command succeeded, 1 if it failed or '
+                                 'the job succeeded, 1 if it failed or '
                                  'timed out, 2 if the job could not run')
         return parser
 
-    def take_action(self, parsed_args):
+    def spec(self, parsed_args):
         spec = {'git_url': parsed_args.git_url, 'ref': parsed_args.ref,
-                'cmd': parsed_args.cmd, 'label': parsed_args.label}
+                'label': parsed_args.label}
         if parsed_args.timeout is not None:
             spec['timeout'] = parsed_args.timeout
         try:
@@ -73,12 +73,57 @@ class SubmitJob(JobShowOne):
             spec['secret_env'] = common.parse_env(parsed_args.secret_env)
         except ValueError as e:
             raise exception.InvalidJobSpec(str(e))
+        return spec
+
+    def take_action(self, parsed_args):
         api = common.client(self.app.conf)
-        job = api.repo_job(spec, idempotency_key=parsed_args.idempotency_key)
+        job = getattr(api, self.api_method)(
+            self.spec(parsed_args),
+            idempotency_key=parsed_args.idempotency_key)
         if parsed_args.wait:
             job = common.follow(api, job['id'], self.app.stderr)
             self.exit_status = common.exit_status(job)
         return common.COLUMNS, common.job_row(job)
+
+
+class SubmitJob(_Submit):
+    """Submit a repo_job: clone a repository at a ref, run a command."""
+
+    api_method = 'repo_job'
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--cmd', required=True,
+                            help='shell command to run in the checkout')
+        return parser
+
+    def spec(self, parsed_args):
+        return dict(super().spec(parsed_args), cmd=parsed_args.cmd)
+
+
+class SubmitBuild(_Submit):
+    """Submit a build_image job: build an app with a language pack into
+    an image and upload it to Glance."""
+
+    api_method = 'build_image'
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--image-name', required=True,
+                            help='name of the image in Glance')
+        parser.add_argument('--language-pack', metavar='NAME',
+                            help='language pack to build with (default: '
+                                 'the first that recognises the app)')
+        parser.add_argument('--token', help='your token for the Image '
+                            'service (default: the controller\'s cloud); '
+                            'never stored')
+        return parser
+
+    def spec(self, parsed_args):
+        return dict(super().spec(parsed_args),
+                    image_name=parsed_args.image_name,
+                    language_pack=parsed_args.language_pack,
+                    token=parsed_args.token)
 
 
 class _OneJob(JobShowOne):

@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from buildfarm.conf import agent
+from buildfarm.conf import build_image
 from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
@@ -11,7 +12,8 @@ from buildfarm.conf import node
 
 
 def register_opts(conf):
-    for module in (agent, controller, database, docker, image, node):
+    for module in (agent, build_image, controller, database, docker,
+                   image, node):
         module.register_opts(conf)
 
 

@@ -1,6 +1,7 @@
 """Entry point of oslo-config-generator (``tox -e genconfig``)."""
 
 from buildfarm.conf import agent
+from buildfarm.conf import build_image
 from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
@@ -10,6 +11,7 @@ from buildfarm.conf import node
 
 def list_opts():
     groups = {}
-    for module in (agent, controller, database, docker, image, node):
+    for module in (agent, build_image, controller, database, docker,
+                   image, node):
         groups.update(module.list_opts())
     return sorted(groups.items())

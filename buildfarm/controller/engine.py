@@ -19,6 +19,7 @@ import uuid
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
 from buildfarm.controller import nodes as nodes_mod
+from buildfarm.controller import uploads
 from buildfarm.controller import watchdog
 from buildfarm.db import api as db_api
 from buildfarm import exception
@@ -49,6 +50,7 @@ class Engine:
         self.store = store
         self.pools = pools
         self.logs = logs
+        self.uploads = uploads.UploadTargets(conf)
         self.agents = agent_rpcapi.AgentAPI(transport)
         self.persistent_key = bool(conf.controller.node_secret_key)
         self._key = conf.controller.node_secret_key or auth.new_key()
@@ -120,23 +122,24 @@ class Engine:
                                  '[controller] node_secret_key, so the '
                                  'node could no longer be trusted')
         for job in self.store.list_jobs(states_filter=[states.QUEUED]):
-            spec = job['spec']
-            if '***@' in spec['git_url'] or spec.get('secret_env'):
+            if jobspec.lost_secrets(job['spec']):
                 self.end(job['id'], states.ERROR, reason=(
                     'The controller restarted before the job started and '
-                    'does not store git credentials or secret_env. Submit '
-                    'it again.'))
+                    'does not store git credentials, secret_env or tokens. '
+                    'Submit it again.'))
 
     # Callers
 
-    def submit(self, spec, idempotency_key=None):
-        spec = jobspec.validate_repo_job(spec)
+    def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB):
+        spec = jobspec.validate(kind, spec)
+        if kind == jobspec.BUILD_IMAGE:
+            self.uploads.check()
         label = self.pools.get(spec.get('label'))
         spec['label'] = label.name
         self._check_local_repo(spec['git_url'])
         job_id = str(uuid.uuid4())
         job = self.store.create_job(
-            job_id, jobspec.REPO_JOB, label.name, jobspec.stored_spec(spec),
+            job_id, kind, label.name, jobspec.stored_spec(spec),
             self.logs.path(job_id), idempotency_key=idempotency_key)
         if job['id'] != job_id:
             LOG.info('Job %s returned again for its idempotency key.',
@@ -392,7 +395,7 @@ class Engine:
             result['reason'] = 'The agent sent an invalid report.'
         timings = {k: float(v) for k, v in (result.get('timings') or
                                             {}).items() if k in
-                   ('clone', 'run')}
+                   ('clone', 'run', 'compile', 'assemble', 'upload')}
         # What neither clone nor run took from dispatch to now: handing
         # the job over and reporting back.
         started = job['started_at']
@@ -403,6 +406,7 @@ class Engine:
         ended = self.end(job_id, state, [states.RUNNING],
                          exit_code=result.get('exit_code'),
                          commit=result.get('commit'),
+                         image_id=result.get('image_id'),
                          reason=result.get('reason'), timings=timings)
         if ended:
             for phase, seconds in ended['timings'].items():
@@ -604,8 +608,12 @@ class Engine:
     def _job_message(self, job):
         """The job as its agent gets it: with the secrets left out of the
         database while this controller still holds them."""
-        return {'id': job['id'], 'kind': job['kind'],
-                'spec': self._full_specs.get(job['id'], job['spec'])}
+        message = {'id': job['id'], 'kind': job['kind'],
+                   'spec': self._full_specs.get(job['id'], job['spec'])}
+        if job['kind'] == jobspec.BUILD_IMAGE:
+            message['upload'] = self.uploads.target(message['spec'])
+            message['spec'] = dict(message['spec'], token=None)
+        return message
 
     def _dispatch_message(self, job, node_id):
         self.agents.run_job(node_id, self._job_message(job))

@@ -3,6 +3,7 @@
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
 from buildfarm import exception
+from buildfarm import jobspec
 
 _expected = rpc.expected_exceptions(exception.BuildfarmError)
 
@@ -18,6 +19,11 @@ class ControllerManager:
     @_expected
     def repo_job(self, context, spec, idempotency_key=None):
         return self.engine.submit(spec, idempotency_key=idempotency_key)
+
+    @_expected
+    def build_image(self, context, spec, idempotency_key=None):
+        return self.engine.submit(spec, idempotency_key=idempotency_key,
+                                  kind=jobspec.BUILD_IMAGE)
 
     @_expected
     def get_job(self, context, job_id):

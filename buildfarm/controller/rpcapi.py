@@ -7,6 +7,7 @@ background. Version history:
     1.0 - repo_job, get_job, list_jobs, cancel_job, get_log
     1.1 - repo_job takes idempotency_key; pool_list, pool_show, pool_set,
           node_list, node_hold, node_delete
+    1.2 - build_image
 
 ``NodeCallbackAPI`` is what agents use; every message is signed with the
 node's one-time secret. Version history:
@@ -25,7 +26,7 @@ NODE_NAMESPACE = 'node'
 
 class ControllerAPI:
 
-    RPC_API_VERSION = '1.1'
+    RPC_API_VERSION = '1.2'
 
     def __init__(self, transport, topic, timeout=30):
         self.client = rpc.get_client(transport, topic, self.RPC_API_VERSION,
@@ -44,6 +45,14 @@ class ControllerAPI:
         if idempotency_key is None:
             return self._call('repo_job', spec=spec)
         return self._call('repo_job', '1.1', spec=spec,
+                          idempotency_key=idempotency_key)
+
+    def build_image(self, spec, idempotency_key=None):
+        """Validate and queue a build_image job; return the new job.
+
+        The job's ``image_id`` is the Glance image once it succeeded.
+        """
+        return self._call('build_image', '1.2', spec=spec,
                           idempotency_key=idempotency_key)
 
     def get_job(self, job_id):

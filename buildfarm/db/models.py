@@ -25,6 +25,8 @@ class Job(Base):
     state = sa.Column(sa.String(16), nullable=False, index=True)
     exit_code = sa.Column(sa.Integer)
     commit = sa.Column(sa.String(64))
+    # The Glance image a build_image job uploaded.
+    image_id = sa.Column(sa.String(64))
     reason = sa.Column(sa.Text)
     node_id = sa.Column(sa.String(36))
     log_path = sa.Column(sa.String(1024))

@@ -11,7 +11,7 @@ from buildfarm.controller import rpcapi as controller_rpcapi
 
 PAIRS = [
     (controller_rpcapi.ControllerAPI, controller_manager.ControllerManager,
-     {'repo_job', 'get_job', 'list_jobs', 'cancel_job', 'get_log',
+     {'repo_job', 'build_image', 'get_job', 'list_jobs', 'cancel_job', 'get_log',
       'pool_list', 'pool_show', 'pool_set', 'node_list', 'node_hold',
       'node_delete'}),
     (controller_rpcapi.NodeCallbackAPI,

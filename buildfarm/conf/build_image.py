@@ -1,0 +1,48 @@
+"""Options of build_image jobs: the runtime image apps are built on, and
+where (and with whose credentials) built images are uploaded."""
+
+from oslo_config import cfg
+
+GROUP = 'build_image'
+
+opts = [
+    cfg.StrOpt('runtime_image', default='buildfarm-runtime:latest',
+               help='Docker image that built apps run on: their image is '
+                    'this image plus a layer holding the compiled app. '
+                    '"buildfarm image build --format docker" builds it '
+                    'with the language packs\' runtimes; the controller '
+                    'gives nodes its "docker save" archive, read-only.'),
+    cfg.StrOpt('runtime_archive_dir',
+               help='Host directory of the runtime image\'s archives, one '
+                    'per image id, made by the controller when missing. '
+                    'Default: "runtime-images" beside [controller] '
+                    'log_dir.'),
+    cfg.StrOpt('image_endpoint',
+               help='URL of the Image service (Glance) built images go '
+                    'to. Default: the image endpoint of [build_image] '
+                    'cloud\'s catalog. With no cloud, the endpoint is used '
+                    'without authentication unless the caller gives a '
+                    'token.'),
+    cfg.StrOpt('cloud',
+               help='Name of a cloud in clouds.yaml. A build whose caller '
+                    'gives no token uploads with a token of this cloud, '
+                    'which the controller gets and hands to the node '
+                    'with the job; the node never sees the cloud\'s '
+                    'credentials.'),
+    cfg.IntOpt('max_image_size', default=4096, min=1,
+               help='Largest image, in MiB, a build may upload; a bigger '
+                    'one fails the build before the upload.'),
+    cfg.IntOpt('upload_attempts', default=3, min=1,
+               help='Attempts at reaching Glance before a build fails.'),
+    cfg.IntOpt('app_port', default=8080, min=1, max=65535,
+               help='PORT given to built apps: their web process listens '
+                    'on it.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Install (once, in its own virtualenv) and start a real Glance for the
+# functional tests: glance-api under gunicorn on 127.0.0.1, no Keystone,
+# sqlite and the file store. Prints its URL. Safe to run again: a Glance
+# already answering is kept.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=${BUILDFARM_GLANCE_ROOT:-/tmp/buildfarm-glance}
+PORT=${BUILDFARM_GLANCE_PORT:-19292}
+URL=http://127.0.0.1:$PORT
+VENV=$ROOT/venv
+STATE=$ROOT/state
+
+if curl -sf -m 2 -o /dev/null "$URL/healthcheck"; then
+    echo "$URL"
+    exit 0
+fi
+if [ ! -x "$VENV/bin/gunicorn" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check glance gunicorn \
+        2>&1 | grep -v '^WARNING: Location' >&2 || true
+fi
+rm -rf "$STATE"
+mkdir -p "$STATE"/{images,staging,tasks,lock}
+sed "s#@STATE@#$STATE#g" "$HERE/glance/glance-api.conf.in" \
+    >"$STATE/glance-api.conf"
+cp "$HERE/glance/glance-api-paste.ini" "$HERE/glance/policy.yaml" "$STATE/"
+"$VENV/bin/glance-manage" --config-file "$STATE/glance-api.conf" db_sync \
+    >"$STATE/db_sync.log" 2>&1
+# Glance has no standalone server any more; --no-control-socket keeps
+# gunicorn from writing to ~/.gunicorn.
+(OS_GLANCE_CONFIG_DIR=$STATE setsid "$VENV/bin/gunicorn" \
+    --no-control-socket --bind "127.0.0.1:$PORT" --workers 1 --threads 4 \
+    --timeout 600 glance.wsgi.api:application \
+    >"$STATE/glance-api.log" 2>&1 &)
+for _ in $(seq 1 300); do
+    curl -sf -m 2 -o /dev/null "$URL/healthcheck" && break
+    sleep 0.2
+done
+curl -sf -m 2 -o /dev/null "$URL/v2/images" || {
+    tail -30 "$STATE/glance-api.log" >&2
+    exit 1
+}
+echo "$URL"
