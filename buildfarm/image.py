@@ -57,9 +57,28 @@ def _language_packs(source, dest):
     return sorted(packages)
 
 
-def build_docker(tag, base_image, source=None, progress=print,
+def _build(client, ctx, tag, target, buildargs, progress):
+    image_id = None
+    try:
+        for event in client.api.build(
+                path=ctx, tag=tag, target=target, rm=True, forcerm=True,
+                decode=True, buildargs=buildargs):
+            if 'stream' in event and event['stream'].strip():
+                progress(event['stream'].rstrip())
+            if 'error' in event:
+                raise exception.ImageBuildError(
+                    'docker build failed: %s' % event['error'].strip())
+            if 'aux' in event:
+                image_id = event['aux'].get('ID')
+    except docker_errors.DockerException as e:
+        raise exception.ImageBuildError('docker build failed: %s' % e)
+    return image_id or client.images.get(tag).id
+
+
+def build_docker(tag, base_image, runtime_tag, source=None, progress=print,
                  base_url=None):
-    """Build the container worker image; return its id.
+    """Build the runtime image (``runtime_tag``), then the container
+    worker image (``tag``) on it; return the worker image's id.
 
     ``progress`` receives one line at a time.
     """
@@ -75,20 +94,9 @@ def build_docker(tag, base_image, source=None, progress=print,
         shutil.copy(os.path.join(source, DOCKERFILE), ctx)
         _wheels(source, os.path.join(ctx, 'wheels'), progress)
         packages = _language_packs(source, os.path.join(ctx, 'packs'))
-        progress('building %s from %s' % (tag, base_image))
-        image_id = None
-        try:
-            for event in client.api.build(
-                    path=ctx, tag=tag, rm=True, forcerm=True, decode=True,
-                    buildargs={'BASE_IMAGE': base_image,
-                               'PACK_PACKAGES': ' '.join(packages)}):
-                if 'stream' in event and event['stream'].strip():
-                    progress(event['stream'].rstrip())
-                if 'error' in event:
-                    raise exception.ImageBuildError(
-                        'docker build failed: %s' % event['error'].strip())
-                if 'aux' in event:
-                    image_id = event['aux'].get('ID')
-        except docker_errors.DockerException as e:
-            raise exception.ImageBuildError('docker build failed: %s' % e)
-    return image_id or client.images.get(tag).id
+        buildargs = {'BASE_IMAGE': base_image,
+                     'PACK_PACKAGES': ' '.join(packages)}
+        progress('building %s from %s' % (runtime_tag, base_image))
+        _build(client, ctx, runtime_tag, 'runtime', buildargs, progress)
+        progress('building %s on %s' % (tag, runtime_tag))
+        return _build(client, ctx, tag, 'worker', buildargs, progress)

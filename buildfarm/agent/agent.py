@@ -20,6 +20,7 @@ import psutil
 from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm import exception
+from buildfarm import jobspec
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
@@ -183,15 +184,17 @@ class Agent:
 
     def _run(self, job):
         job_id = job['id']
+        secrets = list((job['spec'].get('secret_env') or {}).values())
+        if (job.get('upload') or {}).get('token'):
+            secrets.append(job['upload']['token'])
         log = logstream.LogStream(
             lambda seq, data: self._send_chunk(job_id, seq, data),
             self.conf.agent.max_log_bytes,
-            self.conf.agent.log_flush_interval,
-            secrets=(job['spec'].get('secret_env') or {}).values())
+            self.conf.agent.log_flush_interval, secrets=secrets)
         work = None
         try:
-            work = runner.RepoJob(self.conf, job, log, self._cancel,
-                                  self._wait_registered)
+            work = self._runner(job.get('kind'))(
+                self.conf, job, log, self._cancel, self._wait_registered)
             report = work.run()
         except Exception as e:
             LOG.exception('Job %s: agent failure', job_id)
@@ -217,6 +220,13 @@ class Agent:
             LOG.exception('Job %s: the controller never acknowledged the '
                           'report.', job_id)
         self.stop()
+
+    @staticmethod
+    def _runner(kind):
+        if kind == jobspec.BUILD_IMAGE:
+            from buildfarm.agent import build  # late: repo jobs need none of it
+            return build.BuildImage
+        return runner.RepoJob
 
     def stop(self):
         if self._stop.is_set():

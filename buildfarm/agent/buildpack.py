@@ -17,8 +17,6 @@ import yaml
 
 from buildfarm import exception
 
-#: Where nodes have the packs: one directory per pack, named after it.
-PACKS_DIR = '/opt/buildfarm/packs'
 _DETECT_TIMEOUT = 60
 
 
@@ -26,6 +24,15 @@ _DETECT_TIMEOUT = 60
 class Pack:
     name: str
     path: str
+
+    @property
+    def version(self):
+        """The pack's VERSION file, else "unversioned"."""
+        try:
+            with open(os.path.join(self.path, 'VERSION')) as f:
+                return f.read().strip() or 'unversioned'
+        except FileNotFoundError:
+            return 'unversioned'
 
     def bin(self, script):
         return os.path.join(self.path, 'bin', script)
@@ -35,7 +42,7 @@ class Pack:
             self.bin('compile'), build_dir, cache_dir, env_dir))
 
 
-def find_packs(packs_dir=PACKS_DIR):
+def find_packs(packs_dir):
     """The packs under ``packs_dir``, by name."""
     try:
         names = sorted(os.listdir(packs_dir))

@@ -34,6 +34,10 @@ class Outcome:
         self.how, self.code, self.seconds = how, code, seconds
         self.out_of_memory, self.out_of_pids = out_of_memory, out_of_pids
 
+    @property
+    def succeeded(self):
+        return self.how == process.EXITED and self.code == 0
+
     def report(self, report, what, timeout):
         """Fill ``report``'s state, exit code and reason; ``what`` names
         the command in the reason ("The command")."""

@@ -7,7 +7,8 @@ from buildfarm import image
 
 
 class BuildImage(command.Command):
-    """Build the worker image that nodes boot from."""
+    """Build the worker image that nodes boot from, and the runtime image
+    that build_image jobs build apps on."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -17,6 +18,8 @@ class BuildImage(command.Command):
                             'image)')
         parser.add_argument('--base-image', help='base image (default: '
                             '[image] base_image)')
+        parser.add_argument('--runtime-tag', help='name of the runtime '
+                            'image (default: [build_image] runtime_image)')
         parser.add_argument('--source', help='buildfarm source tree '
                             '(default: the one this command runs from)')
         return parser
@@ -27,7 +30,8 @@ class BuildImage(command.Command):
         base = args.base_image or conf.image.base_image
         try:
             image_id = image.build_docker(
-                tag, base, source=args.source,
+                tag, base, args.runtime_tag or conf.build_image.runtime_image,
+                source=args.source,
                 progress=lambda line: self.app.stderr.write(line + '\n'),
                 base_url=conf.docker.base_url)
         except exception.BuildfarmError as e:

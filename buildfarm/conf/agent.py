@@ -50,6 +50,14 @@ opts = [
                help='The job this node was booted for, as JSON: the agent '
                     'starts it at once instead of waiting to be given a '
                     'job. Set by the controller.'),
+    cfg.StrOpt('packs_dir', default='/opt/buildfarm/packs',
+               help='Directory of the language packs build_image jobs use, '
+                    'one directory per pack (elements/lp-*/static puts '
+                    'them there).'),
+    cfg.StrOpt('runtime_archive',
+               help='"docker save" archive of the runtime image that '
+                    'build_image jobs build apps on. Set by the node '
+                    'driver.'),
     cfg.StrOpt('job_env', default='{}',
                help='Environment given to every job by the controller '
                     '(mirrors, proxies), as a JSON object.'),

@@ -20,6 +20,9 @@ from buildfarm import states
 
 IMAGE = os.environ.get('BUILDFARM_TEST_IMAGE', 'buildfarm-worker:latest')
 CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
+GLANCE_URL = os.environ.get('BUILDFARM_TEST_GLANCE', 'http://127.0.0.1:19292')
+# Shared by every test controller: the runtime image is saved once.
+RUNTIME_ARCHIVES = '/tmp/buildfarm-test-runtime-images'
 NODE_KEY = 'functional-test-node-key'
 GIT_ENV = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.com',
            'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@example.com',
@@ -74,7 +77,7 @@ def docker_client():
     return client
 
 
-def _git(path, *args):
+def git(path, *args):
     return subprocess.run(['git', *args], cwd=path, env=GIT_ENV, check=True,
                           capture_output=True, text=True).stdout.strip()
 
@@ -85,14 +88,14 @@ def git_server(tmp_path_factory):
     base_dir = tmp_path_factory.mktemp('git')
     repo = base_dir / 'project'
     repo.mkdir()
-    _git(repo, 'init', '-q', '-b', 'main')
+    git(repo, 'init', '-q', '-b', 'main')
     (repo / 'version').write_text('one\n')
-    _git(repo, 'add', 'version')
-    _git(repo, 'commit', '-qm', 'one')
-    _git(repo, 'tag', 'v1')
-    v1 = _git(repo, 'rev-parse', 'HEAD')
+    git(repo, 'add', 'version')
+    git(repo, 'commit', '-qm', 'one')
+    git(repo, 'tag', 'v1')
+    v1 = git(repo, 'rev-parse', 'HEAD')
     (repo / 'version').write_text('two\n')
-    _git(repo, 'commit', '-qam', 'two')
+    git(repo, 'commit', '-qam', 'two')
     port = free_port()
     daemon = subprocess.Popen(
         ['git', 'daemon', '--export-all', '--reuseaddr', '--listen=127.0.0.1',
@@ -105,7 +108,7 @@ def git_server(tmp_path_factory):
             break
         time.sleep(0.1)
     yield {'url': url, 'port': port, 'path': str(repo), 'v1': v1,
-           'head': _git(repo, 'rev-parse', 'HEAD')}
+           'head': git(repo, 'rev-parse', 'HEAD')}
     daemon.terminate()
     daemon.wait()
 
@@ -126,6 +129,8 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
         ('docker', 'network_mode'): 'host',
         ('docker', 'memory_limit'): '512m',
         ('node', 'ca_bundle'): CA_BUNDLE,
+        ('build_image', 'image_endpoint'): GLANCE_URL,
+        ('build_image', 'runtime_archive_dir'): RUNTIME_ARCHIVES,
     }
     settings.update(overrides or {})
     for (group, name), value in settings.items():

@@ -15,7 +15,7 @@ LP_NODEJS = os.path.abspath(os.path.join(ELEMENTS, 'lp-nodejs'))
 
 
 def _packs_of(element):
-    return os.path.join(element, 'static', buildpack.PACKS_DIR[1:])
+    return os.path.join(element, 'static', 'opt', 'buildfarm', 'packs')
 
 
 def _pack(packs_dir, name, detect='exit 1', release='echo "---"'):

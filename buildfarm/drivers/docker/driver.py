@@ -19,6 +19,7 @@ import docker
 from docker import errors as docker_errors
 
 from buildfarm.drivers import base
+from buildfarm.drivers.docker import runtime
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ AGENT_CONF_DIR = '/etc/buildfarm-agent'
 AGENT_CONF = AGENT_CONF_DIR + '/agent.conf'
 NODE_CA_BUNDLE = AGENT_CONF_DIR + '-ca.crt'
 WORKSPACE = '/var/lib/buildfarm-agent'
+RUNTIME_ARCHIVE = '/opt/buildfarm/runtime-image.tar'
 # What the agent (root in the container) needs, and nothing more: switch
 # to the job user, give it the checkout, stop its processes.
 CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID',
@@ -44,6 +46,12 @@ class DockerDriver(base.NodeDriver):
             os.path.dirname(conf.controller.log_dir.rstrip('/')),
             'node-config')
         os.makedirs(self._conf_root, 0o700, exist_ok=True)
+        self.runtime = runtime.RuntimeArchive(
+            self.client, conf.build_image.runtime_image,
+            conf.build_image.runtime_archive_dir or os.path.join(
+                os.path.dirname(conf.controller.log_dir.rstrip('/')),
+                'runtime-images'))
+        self.runtime.path()  # made now rather than at the first boot
 
     def _conf_dir(self, node_id):
         return os.path.join(self._conf_root, node_id)
@@ -62,9 +70,12 @@ class DockerDriver(base.NodeDriver):
     def _labels(self, node_id):
         return {base.OWNER_LABEL: self.owner, base.NODE_LABEL: node_id}
 
-    def _volumes(self, spec):
+    def _volumes(self, spec, runtime_archive):
         volumes = {self._conf_dir(spec.node_id): {'bind': AGENT_CONF_DIR,
                                                   'mode': 'ro'}}
+        if runtime_archive:
+            volumes[runtime_archive] = {'bind': RUNTIME_ARCHIVE,
+                                        'mode': 'ro'}
         if self.conf.node.ca_bundle:
             volumes[self.conf.node.ca_bundle] = {'bind': NODE_CA_BUNDLE,
                                                  'mode': 'ro'}
@@ -76,7 +87,7 @@ class DockerDriver(base.NodeDriver):
         """A label's setting, else the [docker] option of that name."""
         return spec.settings.get(name, getattr(self.conf.docker, name))
 
-    def container_kwargs(self, spec):
+    def container_kwargs(self, spec, runtime_archive=None):
         return dict(
             image=self._setting(spec, 'image'),
             command=['buildfarm-agent', '--config-file', AGENT_CONF],
@@ -91,7 +102,7 @@ class DockerDriver(base.NodeDriver):
             cap_drop=['ALL'],
             cap_add=CAPABILITIES,
             security_opt=['no-new-privileges'],
-            volumes=self._volumes(spec),
+            volumes=self._volumes(spec, runtime_archive),
             detach=True,
         )
 
@@ -101,10 +112,13 @@ class DockerDriver(base.NodeDriver):
         agent['workspace'] = WORKSPACE
         if self.conf.node.ca_bundle:
             agent['ca_bundle'] = NODE_CA_BUNDLE
+        runtime_archive = self.runtime.path()
+        if runtime_archive:
+            agent['runtime_archive'] = RUNTIME_ARCHIVE
         self._write_agent_conf(spec.node_id,
                                base.render_agent_conf(agent_conf))
         try:
-            container = self._start_container(spec)
+            container = self._start_container(spec, runtime_archive)
         except exception.NodeBootError:
             self._forget_conf(spec.node_id)
             raise
@@ -112,10 +126,10 @@ class DockerDriver(base.NodeDriver):
                  container.short_id)
         return container.id
 
-    def _start_container(self, spec):
+    def _start_container(self, spec, runtime_archive):
         try:
             container = self.client.containers.create(
-                **self.container_kwargs(spec))
+                **self.container_kwargs(spec, runtime_archive))
         except docker_errors.ImageNotFound:
             raise exception.NodeBootError(
                 'The worker image %r is not on the Docker engine. Build it '

@@ -1,0 +1,152 @@
+"""build_image on real Docker nodes, uploading to a real Glance."""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import urllib.request
+import uuid
+
+import openstack
+import pytest
+
+from buildfarm import states
+from tests.functional import conftest
+
+ELEMENTS = os.path.join(os.path.dirname(__file__), '..', '..', 'elements')
+
+
+@pytest.fixture(scope='module')
+def glance():
+    """A client of the Glance that .ci/run starts."""
+    url = conftest.GLANCE_URL
+    try:
+        urllib.request.urlopen(url + '/healthcheck', timeout=5)
+    except OSError as e:
+        pytest.fail('No Glance at %s (%s): start it with '
+                    'tools/start-glance.sh (see .ci/run).' % (url, e))
+    return openstack.connect(auth_type='none', image_endpoint_override=url)
+
+
+def _serve(git_server, name, source_dir):
+    """Commit ``source_dir`` as repository ``name`` of the git daemon;
+    return (url, commit)."""
+    repo = os.path.join(os.path.dirname(git_server['path']), name)
+    shutil.copytree(source_dir, repo)
+    conftest.git(repo, 'init', '-q', '-b', 'main')
+    conftest.git(repo, 'add', '-A')
+    conftest.git(repo, 'commit', '-qm', 'app')
+    return ('git://127.0.0.1:%d/%s' % (git_server['port'], name),
+            conftest.git(repo, 'rev-parse', 'HEAD'))
+
+
+def _sample_app(git_server, pack):
+    app = os.path.join(ELEMENTS, 'lp-' + pack, 'test-apps', 'hello-web')
+    with open(os.path.join(app, 'expect.json')) as f:
+        expect = json.load(f)['expect']
+    url, commit = _serve(git_server, '%s-%s' % (pack, uuid.uuid4().hex[:6]),
+                         app)
+    return url, commit, expect
+
+
+def _sha512(path):
+    digest = hashlib.sha512()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _http_get(url, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                return answer.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def _run_from_glance(glance, docker_client, image_id, tmp_path):
+    """Download the image, docker load it, run it; return the web
+    process's answer."""
+    archive = tmp_path / 'image.tar'
+    glance.image.download_image(image_id, output=str(archive), stream=True)
+    image = glance.image.get_image(image_id)
+    assert _sha512(archive) == image.hash_value
+    with open(archive, 'rb') as f:
+        loaded, = docker_client.images.load(f)
+    port = conftest.free_port()
+    container = docker_client.containers.run(
+        loaded.id, detach=True, network_mode='host',
+        environment={'PORT': str(port)})
+    try:
+        return _http_get('http://127.0.0.1:%d/' % port)
+    finally:
+        container.remove(force=True)
+        docker_client.images.remove(loaded.id, force=True)
+
+
+@pytest.mark.parametrize('pack', ['python', 'nodejs'])
+def test_a_sample_app_is_built_uploaded_and_answers(
+        pack, clean_farm, git_server, glance, docker_client, tmp_path):
+    url, commit, expect = _sample_app(git_server, pack)
+    name = 'bf-test-%s-%s' % (pack, uuid.uuid4().hex[:6])
+    job = clean_farm.api.build_image({'git_url': url, 'image_name': name})
+    job = clean_farm.wait(job['id'], timeout=300)
+    assert job['state'] == states.SUCCEEDED, job['reason']
+    assert job['kind'] == 'build_image'
+    assert job['commit'] == commit
+    assert {'clone', 'compile', 'assemble', 'upload'} <= set(job['timings'])
+    image = glance.image.get_image(job['image_id'])
+    try:
+        assert (image.name, image.status) == (name, 'active')
+        assert (image.disk_format, image.container_format) == ('raw',
+                                                               'docker')
+        assert image.properties['commit_sha'] == commit
+        assert image.properties['build_id'] == job['id']
+        assert image.properties['source_url'] == url
+        assert image.properties['language_pack'] == pack
+        assert image.properties['language_pack_version'] == '1.0.0'
+        log = clean_farm.log(job['id'])
+        assert 'language pack %s 1.0.0' % pack in log
+        assert 'uploaded 100%' in log
+        answer = _run_from_glance(glance, docker_client, image.id, tmp_path)
+        assert expect in answer
+    finally:
+        glance.image.delete_image(image.id)
+
+
+def _build(farm, git_server, source_dir, **spec):
+    url, _ = _serve(git_server, 'app-%s' % uuid.uuid4().hex[:6], source_dir)
+    spec = dict({'git_url': url, 'image_name': 'bf-test-bad'}, **spec)
+    job = farm.api.build_image(spec)
+    return farm.wait(job['id'], timeout=300)
+
+
+def test_no_pack_recognises_the_app(clean_farm, git_server, tmp_path):
+    (tmp_path / 'README').write_text('not an app\n')
+    job = _build(clean_farm, git_server, tmp_path)
+    assert job['state'] == states.ERROR
+    assert job['reason'].startswith('No language pack recognises this app')
+    assert 'nodejs' in job['reason'] and 'python' in job['reason']
+    assert job['image_id'] is None
+
+
+def test_a_named_pack_that_does_not_exist(clean_farm, git_server, tmp_path):
+    (tmp_path / 'app.py').write_text('print(1)\n')
+    job = _build(clean_farm, git_server, tmp_path, language_pack='cobol')
+    assert job['state'] == states.ERROR
+    assert job['reason'].startswith("No language pack named 'cobol'")
+
+
+def test_a_failing_compile_keeps_its_log(clean_farm, git_server, tmp_path):
+    (tmp_path / 'package.json').write_text('{"name": broken')
+    job = _build(clean_farm, git_server, tmp_path)
+    assert job['state'] == states.FAILED
+    assert job['reason'].startswith("The nodejs pack's compile step exited "
+                                    "with status")
+    assert 'npm install' in clean_farm.log(job['id'])
