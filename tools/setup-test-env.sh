@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install and start what the tests need on a Debian 12 machine (as root):
-# RabbitMQ, a Docker engine, git, tox; then build the base and worker
-# images. Safe to run again: whatever is already there is kept.
+# RabbitMQ, a Docker engine, git, tox, a Glance; then build the base,
+# runtime and worker images. Safe to run again: whatever is already there
+# is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGS=${BUILDFARM_TEST_LOGS:-/tmp/buildfarm-test-services}
@@ -10,14 +11,14 @@ mkdir -p "$LOGS"
 step() { echo "== $* ($(date +%T))"; }
 
 need=()
-for cmd in rabbitmq-server dockerd debootstrap git; do
+for cmd in rabbitmq-server dockerd debootstrap git curl; do
     command -v "$cmd" >/dev/null || need+=("$cmd")
 done
 if [ ${#need[@]} -gt 0 ]; then
-    step "installing rabbitmq-server docker.io debootstrap git"
+    step "installing rabbitmq-server docker.io debootstrap git curl"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        rabbitmq-server docker.io debootstrap git >"$LOGS/apt.log"
+        rabbitmq-server docker.io debootstrap git curl >"$LOGS/apt.log"
 fi
 
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
@@ -66,4 +67,6 @@ buildfarm image build --format docker --base-image "$BASE" \
     tail -30 "$LOGS/worker-image.log"
     exit 1
 }
+step "starting Glance"
+tools/start-glance.sh
 step "test environment ready"

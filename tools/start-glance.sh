@@ -2,14 +2,15 @@
 # Install (once, in its own virtualenv) and start a real Glance for the
 # functional tests: glance-api under gunicorn on 127.0.0.1, no Keystone,
 # sqlite and the file store. Prints its URL. Safe to run again: a Glance
-# already answering is kept.
+# already answering is kept. BUILDFARM_GLANCE_SIZE_CAP (bytes) makes Glance
+# refuse bigger images; its pid is in the state directory's glance.pid.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${BUILDFARM_GLANCE_ROOT:-/tmp/buildfarm-glance}
 PORT=${BUILDFARM_GLANCE_PORT:-19292}
 URL=http://127.0.0.1:$PORT
 VENV=$ROOT/venv
-STATE=$ROOT/state
+STATE=$ROOT/state-$PORT
 
 if curl -sf -m 2 -o /dev/null "$URL/healthcheck"; then
     echo "$URL"
@@ -24,6 +25,10 @@ rm -rf "$STATE"
 mkdir -p "$STATE"/{images,staging,tasks,lock}
 sed "s#@STATE@#$STATE#g" "$HERE/glance/glance-api.conf.in" \
     >"$STATE/glance-api.conf"
+if [ -n "${BUILDFARM_GLANCE_SIZE_CAP:-}" ]; then
+    sed -i "s/^\[DEFAULT\]$/&\nimage_size_cap = $BUILDFARM_GLANCE_SIZE_CAP/" \
+        "$STATE/glance-api.conf"
+fi
 cp "$HERE/glance/glance-api-paste.ini" "$HERE/glance/policy.yaml" "$STATE/"
 "$VENV/bin/glance-manage" --config-file "$STATE/glance-api.conf" db_sync \
     >"$STATE/db_sync.log" 2>&1
@@ -31,7 +36,7 @@ cp "$HERE/glance/glance-api-paste.ini" "$HERE/glance/policy.yaml" "$STATE/"
 # gunicorn from writing to ~/.gunicorn.
 (OS_GLANCE_CONFIG_DIR=$STATE setsid "$VENV/bin/gunicorn" \
     --no-control-socket --bind "127.0.0.1:$PORT" --workers 1 --threads 4 \
-    --timeout 600 glance.wsgi.api:application \
+    --timeout 600 --pid "$STATE/glance.pid" glance.wsgi.api:application \
     >"$STATE/glance-api.log" 2>&1 &)
 for _ in $(seq 1 300); do
     curl -sf -m 2 -o /dev/null "$URL/healthcheck" && break

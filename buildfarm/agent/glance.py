@@ -56,8 +56,9 @@ def _connect(endpoint, token):
 def _retriable(error):
     from keystoneauth1 import exceptions as ks_exceptions
     from openstack import exceptions as sdk_exceptions
-    if isinstance(error, ks_exceptions.ConnectionError):
-        return True
+    if isinstance(error, (ks_exceptions.ConnectionError,
+                          ks_exceptions.DiscoveryFailure)):
+        return True  # the service is down or unreachable
     status = getattr(error, 'status_code', None)
     return isinstance(error, sdk_exceptions.HttpException) and (
         status is None or status >= 500)

@@ -4,6 +4,8 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 import time
 import urllib.request
 import uuid
@@ -14,7 +16,9 @@ import pytest
 from buildfarm import states
 from tests.functional import conftest
 
-ELEMENTS = os.path.join(os.path.dirname(__file__), '..', '..', 'elements')
+TOP = os.path.join(os.path.dirname(__file__), '..', '..')
+ELEMENTS = os.path.join(TOP, 'elements')
+TOOLS = os.path.join(TOP, 'tools')
 
 
 @pytest.fixture(scope='module')
@@ -27,6 +31,24 @@ def glance():
         pytest.fail('No Glance at %s (%s): start it with '
                     'tools/start-glance.sh (see .ci/run).' % (url, e))
     return openstack.connect(auth_type='none', image_endpoint_override=url)
+
+
+CAPPED_GLANCE_URL = 'http://127.0.0.1:%d' % conftest.free_port()
+
+
+@pytest.fixture(scope='module')
+def capped_glance():
+    """A second real Glance, which refuses images over 100 MiB."""
+    port = CAPPED_GLANCE_URL.rsplit(':', 1)[1]
+    env = dict(os.environ, BUILDFARM_GLANCE_PORT=port,
+               BUILDFARM_GLANCE_SIZE_CAP=str(100 * 2 ** 20))
+    subprocess.run([os.path.join(TOOLS, 'start-glance.sh')], env=env,
+                   check=True, capture_output=True, timeout=300)
+    yield openstack.connect(auth_type='none',
+                            image_endpoint_override=CAPPED_GLANCE_URL)
+    root = os.environ.get('BUILDFARM_GLANCE_ROOT', '/tmp/buildfarm-glance')
+    with open(os.path.join(root, 'state-%s' % port, 'glance.pid')) as f:
+        os.kill(int(f.read()), signal.SIGTERM)
 
 
 def _serve(git_server, name, source_dir):
@@ -150,3 +172,58 @@ def test_a_failing_compile_keeps_its_log(clean_farm, git_server, tmp_path):
     assert job['reason'].startswith("The nodejs pack's compile step exited "
                                     "with status")
     assert 'npm install' in clean_farm.log(job['id'])
+
+
+@pytest.mark.parametrize('overrides,reason', [
+    ({('build_image', 'image_endpoint'): 'http://127.0.0.1:%d'
+      % conftest.free_port(), ('build_image', 'upload_attempts'): 2},
+     'Could not upload the image to Glance at http://127.0.0.1:'),
+    ({('build_image', 'image_endpoint'): CAPPED_GLANCE_URL},
+     'Glance at %s rejected the image: HttpException: 413'
+     % CAPPED_GLANCE_URL),
+    ({('build_image', 'max_image_size'): 1},
+     'over the limit of 1 MiB ([build_image] max_image_size); it was not '
+     'uploaded.'),
+], ids=['glance-unreachable', 'glance-rejects', 'size-limit'])
+def test_upload_faults_end_the_job_with_a_reason_and_leave_no_image(
+        overrides, reason, tmp_path, make_vhost, docker_client, git_server,
+        glance, capped_glance):
+    conf = conftest.controller_conf(
+        tmp_path, make_vhost(), 'bf-test-%s' % uuid.uuid4().hex[:8],
+        overrides)
+    farm = conftest.Farm(conf, docker_client)
+    before = {i.id for i in glance.image.images()}
+    before_capped = {i.id for i in capped_glance.image.images()}
+    try:
+        url, _, _ = _sample_app(git_server, 'python')
+        job = farm.api.build_image({'git_url': url,
+                                    'image_name': 'bf-test-fault'})
+        job = farm.wait(job['id'], timeout=300)
+        assert job['state'] == states.ERROR
+        assert reason in job['reason']
+        assert job['image_id'] is None
+        assert {i.id for i in glance.image.images()} == before
+        assert {i.id for i in capped_glance.image.images()} == before_capped
+        farm.assert_no_container_left()
+    finally:
+        farm.stop()
+
+
+def test_the_callers_token_is_used_and_never_kept(clean_farm, git_server,
+                                                  glance, docker_client):
+    token = 'tok-%s' % uuid.uuid4().hex
+    url, _, _ = _sample_app(git_server, 'python')
+    job = clean_farm.api.build_image({'git_url': url, 'token': token,
+                                      'image_name': 'bf-test-token'})
+    job = clean_farm.wait(job['id'], timeout=300)
+    try:
+        assert job['state'] == states.SUCCEEDED, job['reason']
+        assert job['spec']['token'] == '***'
+        assert token not in clean_farm.log(job['id'])
+        db = clean_farm.conf.database.connection.replace('sqlite:///', '')
+        with open(db, 'rb') as f:
+            assert token.encode() not in f.read()
+        image = glance.image.get_image(job['image_id'])
+        assert token not in json.dumps(image.to_dict())
+    finally:
+        glance.image.delete_image(job['image_id'])
