@@ -133,8 +133,8 @@ def validate(kind, spec):
         return validate_repo_job(spec)
     if kind == BUILD_IMAGE:
         return validate_build_image(spec)
-    _invalid('Unknown job kind %r: use %s or %s.' % (kind, REPO_JOB,
-                                                       BUILD_IMAGE))
+    _invalid('Unknown job kind %r: use %s or %s.'
+             % (kind, REPO_JOB, BUILD_IMAGE))
 
 
 def _validate_common(spec):

@@ -224,7 +224,8 @@ class Agent:
     @staticmethod
     def _runner(kind):
         if kind == jobspec.BUILD_IMAGE:
-            from buildfarm.agent import build  # late: repo jobs need none of it
+            # Late: repo jobs need none of it.
+            from buildfarm.agent import build
             return build.BuildImage
         return runner.RepoJob
 

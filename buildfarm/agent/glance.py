@@ -43,10 +43,11 @@ class _HashingFile:
 
 
 def _connect(endpoint, token):
-    import openstack  # late: only build jobs need it, and it is slow
+    # Late: only build jobs need them, and openstacksdk is slow to import.
     from keystoneauth1 import noauth
     from keystoneauth1 import session
     from keystoneauth1 import token_endpoint
+    import openstack
     auth = (token_endpoint.Token(endpoint, token) if token else
             noauth.NoAuth(endpoint=endpoint))
     return openstack.connection.Connection(

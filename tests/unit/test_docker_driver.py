@@ -130,3 +130,26 @@ def test_agent_options_survive_oslo_config_substitution(tmp_path):
     conf = config.load(['--config-file', str(path)], messaging=False)
     assert conf.agent.node_secret == 'a$b'
     assert json.loads(conf.agent.job_env) == {'PS1': '$HOME ${USER}'}
+
+
+def test_nodes_get_the_runtime_image_archive_once_it_exists(conf, tmp_path):
+    conf.set_override('runtime_archive_dir', str(tmp_path / 'runtime'),
+                      'build_image')
+    driver = fake_driver.FakeDriver(conf, None)
+    kw = driver.client.containers.get(driver.create(_spec())).kwargs
+    assert docker_driver.RUNTIME_ARCHIVE not in [
+        v['bind'] for v in kw['volumes'].values()]
+
+    driver.client.images.add(conf.build_image.runtime_image)
+    driver.runtime._checked -= 3600  # as if the recheck were due
+    node = _spec()
+    node.node_id = 'node-2'
+    kw = driver.client.containers.get(driver.create(node)).kwargs
+    (archive, mount), = [(path, v) for path, v in kw['volumes'].items()
+                         if v['bind'] == docker_driver.RUNTIME_ARCHIVE]
+    assert mount['mode'] == 'ro'
+    with open(archive, 'rb') as f:
+        assert f.read() == b'archive of buildfarm-runtime:latest'
+    with open(os.path.join(driver._conf_dir('node-2'), 'agent.conf')) as f:
+        assert 'runtime_archive = %s' % docker_driver.RUNTIME_ARCHIVE in (
+            f.read())

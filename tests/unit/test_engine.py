@@ -440,3 +440,26 @@ def test_a_job_whose_boot_node_died_gets_another_node(controller, api, conf):
                            if n['id'] != slow['id'] and n['external_id']])[0]
     assert fresh['job_id'] == job['id']
     assert _boot_job(controller, fresh)['id'] == job['id']
+
+
+def test_a_build_needs_an_image_service(api):
+    with pytest.raises(exception.BuildfarmError,
+                       match=r'set \[build_image\] image_endpoint or cloud'):
+        api.build_image({'git_url': 'https://example.com/app.git',
+                         'image_name': 'app'})
+
+
+def test_a_build_node_gets_the_upload_target_and_the_callers_token(
+        conf, controller, api):
+    conf.set_override('image_endpoint', 'http://glance.example:9292/',
+                      'build_image')
+    job = api.build_image({'git_url': 'https://example.com/app.git',
+                           'image_name': 'app', 'token': 'tok-123'})
+    assert job['kind'] == 'build_image'
+    boot_job = _boot_job(controller, _booted(controller)[0])
+    assert boot_job['kind'] == 'build_image'
+    assert boot_job['upload']['endpoint'] == 'http://glance.example:9292'
+    assert boot_job['upload']['token'] == 'tok-123'
+    assert boot_job['spec']['token'] is None  # only in the upload target
+    assert boot_job['upload']['max_bytes'] == 4096 * 2 ** 20
+    assert 'tok-123' not in repr(controller.store.get_job(job['id']))

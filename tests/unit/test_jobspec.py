@@ -67,3 +67,43 @@ def test_credentials_are_redacted(url, shown):
     stored = jobspec.stored_spec(jobspec.validate_repo_job(
         dict(GOOD, git_url=url)))
     assert 's3cret' not in str(stored) and 'token' not in str(stored)
+
+
+BUILD = {'git_url': 'https://example.com/org/app.git', 'image_name': 'app'}
+
+
+def test_a_build_spec_gets_its_defaults():
+    spec = jobspec.validate(jobspec.BUILD_IMAGE, dict(BUILD))
+    assert spec == {'git_url': BUILD['git_url'], 'ref': None,
+                    'timeout': jobspec.DEFAULT_TIMEOUT, 'env': {},
+                    'secret_env': {}, 'label': None, 'image_name': 'app',
+                    'language_pack': None, 'token': None}
+
+
+@pytest.mark.parametrize('change,message', [
+    ({'cmd': 'tox'}, 'Unknown field(s) cmd'),
+    ({'image_name': ''}, 'image_name is required'),
+    ({'image_name': 'x' * 256}, 'image_name is required'),
+    ({'language_pack': '../python'}, 'is not the name of a language pack'),
+    ({'token': 42}, 'token must be a string'),
+    ({'git_url': 'not a url'}, 'is not a git URL'),
+])
+def test_bad_build_specs_are_refused_with_a_reason(change, message):
+    with pytest.raises(exception.InvalidJobSpec) as e:
+        jobspec.validate(jobspec.BUILD_IMAGE, dict(BUILD, **change))
+    assert message in str(e.value)
+
+
+def test_the_token_is_a_secret_the_store_leaves_out():
+    spec = jobspec.validate(jobspec.BUILD_IMAGE, dict(BUILD, token='t0k'))
+    stored = jobspec.stored_spec(spec)
+    assert stored['token'] == '***'
+    assert jobspec.has_secrets(spec)
+    assert jobspec.lost_secrets(stored)
+    plain = jobspec.validate(jobspec.BUILD_IMAGE, dict(BUILD))
+    assert not jobspec.lost_secrets(jobspec.stored_spec(plain))
+
+
+def test_an_unknown_kind_is_refused():
+    with pytest.raises(exception.InvalidJobSpec, match='Unknown job kind'):
+        jobspec.validate('deploy', dict(BUILD))

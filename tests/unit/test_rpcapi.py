@@ -11,9 +11,9 @@ from buildfarm.controller import rpcapi as controller_rpcapi
 
 PAIRS = [
     (controller_rpcapi.ControllerAPI, controller_manager.ControllerManager,
-     {'repo_job', 'build_image', 'get_job', 'list_jobs', 'cancel_job', 'get_log',
-      'pool_list', 'pool_show', 'pool_set', 'node_list', 'node_hold',
-      'node_delete'}),
+     {'repo_job', 'build_image', 'get_job', 'list_jobs', 'cancel_job',
+      'get_log', 'pool_list', 'pool_show', 'pool_set', 'node_list',
+      'node_hold', 'node_delete'}),
     (controller_rpcapi.NodeCallbackAPI,
      controller_manager.NodeCallbackManager,
      {'agent_ready', 'heartbeat', 'log_chunk', 'report'}),

@@ -6,6 +6,7 @@ configuration is delivered) is what the tests exercise. No agent runs:
 tests play the agent through the controller's NodeCallbackAPI.
 """
 
+import hashlib
 import itertools
 
 from docker import errors as docker_errors
@@ -77,10 +78,29 @@ class FakeContainers:
                 and (key is None or c.labels.get(key) == value)]
 
 
+class FakeImage:
+
+    def __init__(self, name):
+        self.name = name
+        self.id = 'sha256:' + hashlib.sha256(name.encode()).hexdigest()
+
+    def save(self, named=False):
+        yield b'archive of ' + self.name.encode()
+
+
+class FakeImages(set):
+    """Names of the images the engine has."""
+
+    def get(self, name):
+        if name not in self:
+            raise docker_errors.ImageNotFound('No such image: %s' % name)
+        return FakeImage(name)
+
+
 class FakeDockerClient:
 
     def __init__(self, images):
-        self.images = set(images)
+        self.images = FakeImages(images)
         self.containers = FakeContainers(self)
 
 
