@@ -8,7 +8,7 @@ import shutil
 import time
 
 from buildfarm.agent import buildpack
-from buildfarm.agent import glance
+from buildfarm.common import glance
 from buildfarm.agent import imagearchive
 from buildfarm.agent import runner
 from buildfarm import exception

@@ -65,38 +65,6 @@ class Run(job_cmd.JobShowOne):
                                  'transport_url of the configuration)')
         return parser
 
-    def _configure(self, args, workdir, local_path):
-        conf = self.app.conf
-        conf.set_override('connection', 'sqlite:///%s/buildfarm.sqlite'
-                          % workdir, 'database')
-        conf.set_override('log_dir', os.path.join(workdir, 'logs'),
-                          'controller')
-        # One "default" label of the chosen driver, whatever pools the
-        # configuration file describes.
-        conf.set_override('driver', args.driver, 'controller')
-        conf.set_override('pools_file', None, 'controller')
-        conf.set_override('default_label', None, 'controller')
-        # Its own name and topic: on a broker shared with other
-        # controllers, this one must answer only its own calls and agents.
-        name = 'buildfarm-run-%s' % uuid.uuid4().hex[:8]
-        conf.set_override('controller_id', name, 'controller')
-        conf.set_override('topic', name, 'controller')
-        if local_path:
-            conf.set_override('allowed_local_repo_dirs', [local_path],
-                              'controller')
-        if args.driver == 'local':
-            conf.set_override('transport_url', 'fake://')
-        elif args.transport_url:
-            conf.set_override('transport_url', args.transport_url)
-        if args.driver == 'docker' and conf.docker.network_mode == 'bridge':
-            broker = urllib.parse.urlsplit(
-                conf.node.transport_url or conf.transport_url).hostname
-            if broker in (None, '127.0.0.1', 'localhost', '::1'):
-                # A node on the bridge network cannot reach this machine's
-                # loopback, where the broker listens.
-                conf.set_override('network_mode', 'host', 'docker')
-        return conf
-
     def take_action(self, args):
         git_url, local_path = _repo_url(args.repo)
         spec = {'git_url': git_url, 'ref': args.ref, 'cmd': args.cmd,
@@ -104,7 +72,9 @@ class Run(job_cmd.JobShowOne):
         if args.timeout is not None:
             spec['timeout'] = args.timeout
         workdir = tempfile.mkdtemp(prefix='buildfarm-run-')
-        conf = self._configure(args, workdir, local_path)
+        conf = all_in_one(self.app.conf, args.driver, workdir,
+                          [local_path] if local_path else [],
+                          args.transport_url)
         controller = None
         try:
             controller = service.ControllerService(conf)
@@ -124,3 +94,43 @@ class Run(job_cmd.JobShowOne):
                 controller.stop()
                 rpc.forget_transport(conf.transport_url)
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def all_in_one(conf, driver, workdir, local_dirs=(), transport_url=None):
+    """Set ``conf`` up for a controller in this process: SQLite and logs
+    in ``workdir``, one label of ``driver``, its own name and topic; the
+    host directories ``local_dirs`` are served to nodes read-only."""
+    conf.set_override('connection', 'sqlite:///%s/buildfarm.sqlite'
+                      % workdir, 'database')
+    conf.set_override('log_dir', os.path.join(workdir, 'logs'),
+                      'controller')
+    # One "default" label of the chosen driver, whatever pools the
+    # configuration file describes.
+    conf.set_override('driver', driver, 'controller')
+    conf.set_override('pools_file', None, 'controller')
+    conf.set_override('default_label', None, 'controller')
+    # Its own name and topic: on a broker shared with other
+    # controllers, this one must answer only its own calls and agents.
+    name = 'buildfarm-run-%s' % uuid.uuid4().hex[:8]
+    conf.set_override('controller_id', name, 'controller')
+    conf.set_override('topic', name, 'controller')
+    conf.set_override('allowed_local_repo_dirs', list(local_dirs),
+                      'controller')
+    if not conf.build_image.runtime_archive_dir:
+        # Kept across runs: saving the runtime image takes seconds.
+        cache = os.environ.get('XDG_CACHE_HOME') or os.path.expanduser(
+            '~/.cache')
+        conf.set_override('runtime_archive_dir', os.path.join(
+            cache, 'buildfarm', 'runtime-images'), 'build_image')
+    if driver == 'local':
+        conf.set_override('transport_url', 'fake://')
+    elif transport_url:
+        conf.set_override('transport_url', transport_url)
+    if driver == 'docker' and conf.docker.network_mode == 'bridge':
+        broker = urllib.parse.urlsplit(
+            conf.node.transport_url or conf.transport_url).hostname
+        if broker in (None, '127.0.0.1', 'localhost', '::1'):
+            # A node on the bridge network cannot reach this machine's
+            # loopback, where the broker listens.
+            conf.set_override('network_mode', 'host', 'docker')
+    return conf

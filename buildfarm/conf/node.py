@@ -22,6 +22,11 @@ opts = [
     cfg.StrOpt('npm_registry',
                help='npm registry that jobs should use '
                     '(npm_config_registry in the job environment).'),
+    cfg.StrOpt('packs_dir',
+               help='Path, in nodes, of the language packs build_image '
+                    'jobs use (default: the worker image\'s, '
+                    '/opt/buildfarm/packs). "buildfarm lp check" points it '
+                    'at an element\'s working copy.'),
     cfg.DictOpt('extra_env', default={},
                 help='More environment variables given to every job, for '
                      'example http_proxy:http://proxy:3128. Not for '

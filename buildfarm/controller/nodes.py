@@ -78,6 +78,7 @@ class NodeKeeper:
                       'heartbeat_interval':
                           self.conf.controller.node_heartbeat_interval,
                       'job_env': json.dumps(job_env),
+                      'packs_dir': node.packs_dir,
                       'boot_job': job and json.dumps(job)},
         }
 

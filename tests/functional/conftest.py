@@ -149,7 +149,9 @@ def write_config(path, transport_url, controller_id, extra=()):
         'allowed_local_repo_dirs = %s' % path.parent,
         'node_secret_key = %s' % NODE_KEY, *extra,
         '[docker]', 'image = %s' % IMAGE, 'network_mode = host',
-        '[node]', 'ca_bundle = %s' % CA_BUNDLE, '']))
+        '[node]', 'ca_bundle = %s' % CA_BUNDLE,
+        '[build_image]', 'image_endpoint = %s' % GLANCE_URL,
+        'runtime_archive_dir = %s' % RUNTIME_ARCHIVES, '']))
     return str(path)
 
 

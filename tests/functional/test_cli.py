@@ -2,6 +2,8 @@
 in its own process, and the buildfarm CLI talking to it over RabbitMQ."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -157,3 +159,52 @@ def test_run_with_the_docker_driver_reaches_a_loopback_broker_by_default(
                   git_server['path'], '--cmd', 'cat version', '-f', 'json')
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)['state'] == 'succeeded'
+
+
+def _glance():
+    import openstack
+    return openstack.connect(auth_type='none',
+                             image_endpoint_override=conftest.GLANCE_URL)
+
+
+def test_submit_build_waits_for_the_image(operator, git_server):
+    result = _cli(operator['config'], 'job', 'submit-build', '--git-url',
+                  git_server['url'], '--image-name', 'bf-cli-build',
+                  '--language-pack', 'python', '--wait', '-f', 'json')
+    job = json.loads(result.stdout)
+    # The repository has no app.py and no Procfile: nothing to run.
+    assert result.returncode == 2, result.stderr
+    assert job['kind'] == 'build_image'
+    assert job['state'] == 'error'
+    assert 'released no process type' in job['reason']
+    assert 'language pack python' in result.stderr
+
+
+ELEMENTS = os.path.join(os.path.dirname(__file__), '..',
+                                 '..', 'elements')
+
+
+def test_lp_check_builds_runs_and_probes_the_sample_apps(operator):
+    result = _cli(operator['config'], 'lp', 'check',
+                  os.path.join(ELEMENTS, 'lp-python'), '-f', 'json')
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r['app'], r['result']) for r in rows] == [('hello-web', 'pass')]
+    assert 'hello from lp-python' in rows[0]['detail']
+    leftovers = [i.name for i in _glance().image.images()
+                 if i.name.startswith('lp-check-')]
+    assert leftovers == []
+
+
+def test_lp_check_reports_a_pack_whose_release_is_malformed(operator,
+                                                            tmp_path):
+    element = tmp_path / 'lp-python'
+    shutil.copytree(os.path.join(ELEMENTS, 'lp-python'), element)
+    release = element / 'static/opt/buildfarm/packs/python/bin/release'
+    release.write_text('#!/bin/sh\necho "config_vars: [unclosed"\n')
+    result = _cli(operator['config'], 'lp', 'check', str(element),
+                  '-f', 'json')
+    assert result.returncode == 1, result.stderr
+    row, = json.loads(result.stdout)
+    assert row['result'] == 'fail'
+    assert "release step printed malformed YAML" in row['detail']

@@ -33,6 +33,8 @@ class LocalDriver(base.NodeDriver):
         conf([], project='buildfarm', default_config_files=[])
         for group, options in spec.agent_conf.items():
             for name, value in options.items():
+                if value is None:
+                    continue  # unset: the option's default
                 conf.set_override(name, base.conf_value(value),
                                   None if group == 'DEFAULT' else group)
         conf.set_override('workspace', workspace, 'agent')

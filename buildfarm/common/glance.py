@@ -1,8 +1,8 @@
-"""Uploading a built image to Glance, streaming from disk.
+"""Glance, reached with an endpoint and, unless the Image service needs
+none, a token: what a build node gets (the caller's token or one the
+controller got), never a cloud's credentials.
 
-The node has an endpoint and, unless the Image service needs none, a
-token (the caller's or one the controller got): never a cloud's
-credentials. The file is read in chunks as it is sent and hashed on the
+Uploads stream from disk. The file is read in chunks as it is sent and hashed on the
 way, and the upload counts only once Glance's checksum and size match.
 """
 
@@ -42,7 +42,7 @@ class _HashingFile:
                 yield chunk
 
 
-def _connect(endpoint, token):
+def connect(endpoint, token=None):
     # Late: only build jobs need them, and openstacksdk is slow to import.
     from keystoneauth1 import noauth
     from keystoneauth1 import session
@@ -105,7 +105,7 @@ def upload(target, path, name, properties, progress=None):
     image Glance rejects or stores wrong fails at once. Either way no
     image record is left behind.
     """
-    conn = _connect(target['endpoint'], target.get('token'))
+    conn = connect(target['endpoint'], target.get('token'))
     attempts = max(1, int(target.get('attempts') or 1))
     for attempt in range(1, attempts + 1):
         try:
