@@ -8,9 +8,9 @@ import shutil
 import time
 
 from buildfarm.agent import buildpack
-from buildfarm.common import glance
 from buildfarm.agent import imagearchive
 from buildfarm.agent import runner
+from buildfarm.common import glance
 from buildfarm import exception
 from buildfarm import jobspec
 from buildfarm import states

@@ -2,8 +2,9 @@
 none, a token: what a build node gets (the caller's token or one the
 controller got), never a cloud's credentials.
 
-Uploads stream from disk. The file is read in chunks as it is sent and hashed on the
-way, and the upload counts only once Glance's checksum and size match.
+Uploads stream from disk: the file is read in chunks as it is sent and
+hashed on the way, and the upload counts only once Glance's checksum and
+size match.
 """
 
 import hashlib

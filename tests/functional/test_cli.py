@@ -180,8 +180,7 @@ def test_submit_build_waits_for_the_image(operator, git_server):
     assert 'language pack python' in result.stderr
 
 
-ELEMENTS = os.path.join(os.path.dirname(__file__), '..',
-                                 '..', 'elements')
+ELEMENTS = os.path.join(os.path.dirname(__file__), '..', '..', 'elements')
 
 
 def test_lp_check_builds_runs_and_probes_the_sample_apps(operator):
