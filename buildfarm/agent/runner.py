@@ -49,7 +49,7 @@ class Outcome:
         elif self.how == process.CANCELLED:
             report.update(state=states.CANCELLED, reason=(
                 'Cancelled while %s ran; all its processes were stopped.'
-                % what[0].lower() + what[1:]))
+                % (what[0].lower() + what[1:])))
         elif self.code == 0:
             report['state'] = states.SUCCEEDED
         elif self.out_of_memory:

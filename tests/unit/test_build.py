@@ -1,6 +1,9 @@
 import pytest
 
 from buildfarm.agent import build
+from buildfarm.agent import process
+from buildfarm.agent import runner
+from buildfarm import states
 
 
 @pytest.mark.parametrize('name,commit,tag', [
@@ -10,3 +13,19 @@ from buildfarm.agent import build
 ])
 def test_docker_tags_are_valid_references(name, commit, tag):
     assert build.docker_tag(name, commit) == tag
+
+
+@pytest.mark.parametrize('how,code,state,reason', [
+    (process.CANCELLED, 143, states.CANCELLED,
+     'Cancelled while the compile step ran; all its processes were '
+     'stopped.'),
+    (process.TIMED_OUT, 137, states.TIMED_OUT,
+     "The compile step ran longer than the job's timeout of 9 s; all its "
+     "processes were stopped."),
+    (process.EXITED, 2, states.FAILED, 'The compile step exited with '
+     'status 2.'),
+])
+def test_outcomes_name_what_ran(how, code, state, reason):
+    report = runner.Outcome(how, code, 1.0, False, False).report(
+        {'reason': None}, 'The compile step', 9)
+    assert (report['state'], report['reason']) == (state, reason)
