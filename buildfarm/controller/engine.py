@@ -570,7 +570,10 @@ class Engine:
         jobs = self.store.oldest_queued(label.name, count) if count else []
         for i in range(count):
             job = jobs[i] if i < len(jobs) else None
-            self.nodes.boot(label, job and self._job_message(job))
+            message = job and self._job_message(job)
+            if job and message is None:
+                continue  # ended: it could not be handed over
+            self.nodes.boot(label, message)
 
     def _dispatch(self, job, node):
         """Give a queued job to a ready node."""
@@ -607,16 +610,26 @@ class Engine:
 
     def _job_message(self, job):
         """The job as its agent gets it: with the secrets left out of the
-        database while this controller still holds them."""
+        database while this controller still holds them. None if it cannot
+        be handed over (the job then ends, saying why)."""
         message = {'id': job['id'], 'kind': job['kind'],
                    'spec': self._full_specs.get(job['id'], job['spec'])}
         if job['kind'] == jobspec.BUILD_IMAGE:
-            message['upload'] = self.uploads.target(message['spec'])
+            try:
+                message['upload'] = self.uploads.target(message['spec'])
+            except exception.BuildfarmError as e:
+                self.end(job['id'], states.ERROR, reason=str(e))
+                self._drop_boot_node(job)
+                return None
             message['spec'] = dict(message['spec'], token=None)
         return message
 
     def _dispatch_message(self, job, node_id):
-        self.agents.run_job(node_id, self._job_message(job))
+        message = self._job_message(job)
+        if message is None:
+            self.release(node_id)
+        else:
+            self.agents.run_job(node_id, message)
 
 
 def _seconds(value):

@@ -463,3 +463,17 @@ def test_a_build_node_gets_the_upload_target_and_the_callers_token(
     assert boot_job['spec']['token'] is None  # only in the upload target
     assert boot_job['upload']['max_bytes'] == 4096 * 2 ** 20
     assert 'tok-123' not in repr(controller.store.get_job(job['id']))
+
+
+def test_a_build_whose_upload_token_cannot_be_had_ends_saying_why(
+        conf, controller, api, tmp_path, monkeypatch):
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(tmp_path / 'none.yaml'))
+    conf.set_override('cloud', 'no-such-cloud', 'build_image')
+    job = api.build_image({'git_url': 'https://example.com/app.git',
+                           'image_name': 'app'})
+    job = _wait(lambda: (lambda j: j if j['state'] in states.TERMINAL
+                         else None)(api.get_job(job['id'])))
+    assert job['state'] == states.ERROR
+    assert job['reason'].startswith("The controller could not get a token "
+                                    "and endpoint of cloud 'no-such-cloud'")
+    assert not _containers(controller)

@@ -42,15 +42,14 @@ class DockerDriver(base.NodeDriver):
     def __init__(self, conf, transport):
         super().__init__(conf, transport)
         self.client = self._client()
+        beside_logs = os.path.dirname(conf.controller.log_dir.rstrip('/'))
         self._conf_root = conf.docker.node_config_dir or os.path.join(
-            os.path.dirname(conf.controller.log_dir.rstrip('/')),
-            'node-config')
+            beside_logs, 'node-config')
         os.makedirs(self._conf_root, 0o700, exist_ok=True)
         self.runtime = runtime.RuntimeArchive(
             self.client, conf.build_image.runtime_image,
             conf.build_image.runtime_archive_dir or os.path.join(
-                os.path.dirname(conf.controller.log_dir.rstrip('/')),
-                'runtime-images'))
+                beside_logs, 'runtime-images'))
         self.runtime.path()  # made now rather than at the first boot
 
     def _conf_dir(self, node_id):
