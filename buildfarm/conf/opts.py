@@ -7,11 +7,12 @@ from buildfarm.conf import database
 from buildfarm.conf import docker
 from buildfarm.conf import image
 from buildfarm.conf import node
+from buildfarm.conf import nova
 
 
 def list_opts():
     groups = {}
     for module in (agent, build_image, controller, database, docker,
-                   image, node):
+                   image, node, nova):
         groups.update(module.list_opts())
     return sorted(groups.items())

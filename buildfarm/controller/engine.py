@@ -447,6 +447,20 @@ class Engine:
         else:
             self.nodes.destroy(node_id)
 
+    def keep_console(self, node):
+        """Keep what a failed node's console last said: in the log of its
+        job's attempt, and in ours."""
+        driver = self.drivers[node['driver']]
+        text = node['external_id'] and driver.console_log(
+            node['id'], node['external_id'])
+        if not text:
+            return
+        tail = text.strip()[-2000:]
+        LOG.warning('Node %s: its console said:\n%s', node['id'], tail)
+        if node['job_id']:
+            self.logs.note(node['job_id'], 'console of node %s, last lines:\n%s'
+                           % (node['id'], tail))
+
     def node_failed(self, node, reason):
         """The node is dead or untrusted: destroy it; retry its job."""
         job_id = node['job_id']

@@ -84,7 +84,7 @@ class NodeKeeper:
 
     def _create(self, node_id, label, job):
         spec = driver_base.NodeSpec(
-            node_id=node_id, settings=dict(label.settings),
+            node_id=node_id, label=label.name, settings=dict(label.settings),
             agent_conf=self._agent_conf(node_id, job),
             local_repos=list(self.conf.controller.allowed_local_repo_dirs))
         start = time.monotonic()

@@ -11,6 +11,7 @@ import logging
 import time
 
 from buildfarm.db import api as db_api
+from buildfarm.drivers import base
 from buildfarm import exception
 from buildfarm import states
 
@@ -37,37 +38,42 @@ class Watchdog:
                 continue
             if state == states.NODE_BOOTING and node['external_id'] is None:
                 continue  # its driver is still creating it
-            reason = self._node_problem(node, now)
-            if reason is None and state == states.NODE_IN_USE:
+            problem = self._node_problem(node, now)
+            if problem is None and state == states.NODE_IN_USE:
                 reason = self._job_problem(node, now)
-            if reason is None:
+                problem = reason and base.NodeStatus(False, reason)
+            if problem is None:
                 continue
+            self.engine.keep_console(node)
             if state == states.NODE_BOOTING:
-                LOG.warning('Node %s: %s', node['id'], reason)
+                LOG.warning('Node %s: %s', node['id'], problem.reason)
                 self.engine.nodes.destroy(node['id'])
-                self.engine.boot_failed(node['label'], reason, quota=False)
+                self.engine.boot_failed(node['label'], problem.reason,
+                                        quota=problem.capacity)
             else:
-                self.engine.node_failed(node, reason)
+                self.engine.node_failed(node, problem.reason)
 
     def _node_problem(self, node, now):
+        """A NodeStatus saying what is wrong with the node, or None."""
         try:
             label = self.engine.pools.get(node['label'])
         except exception.UnknownLabel:
-            return ('its label %s is no longer in the pools file'
-                    % node['label'])
+            return base.NodeStatus(False, 'its label %s is no longer in the '
+                                   'pools file' % node['label'])
         if node['state'] == states.NODE_BOOTING:
             age = (now - node['created_at']).total_seconds()
             if age > label.boot_timeout:
-                return ('node %s did not register within %d s (the label\'s '
-                        'boot_timeout)' % (node['id'], label.boot_timeout))
+                return base.NodeStatus(False, (
+                    'node %s did not register within %d s (the label\'s '
+                    'boot_timeout)' % (node['id'], label.boot_timeout)))
         else:
             silent = (now - node['last_heartbeat']).total_seconds()
             if silent > self.engine.conf.controller.heartbeat_timeout:
-                return 'no heartbeat from node %s for %d s' % (node['id'],
-                                                               silent)
+                return base.NodeStatus(False, 'no heartbeat from node %s for '
+                                       '%d s' % (node['id'], silent))
         driver = self.engine.drivers[node['driver']]
         status = driver.status(node['id'], node['external_id'])
-        return None if status.alive else status.reason
+        return None if status.alive else status
 
     def _job_problem(self, node, now):
         job = self.engine.store.get_job(node['job_id'])

@@ -33,6 +33,8 @@ class NodeSpec:
     # Host directories of git repositories that jobs may clone through
     # file:// URLs, to be served to the node read-only at the same paths.
     local_repos: list = dataclasses.field(default_factory=list)
+    # Name of the node's label.
+    label: str = ''
 
 
 @dataclasses.dataclass
@@ -40,6 +42,9 @@ class NodeStatus:
     alive: bool
     # Why the node is not alive, in words an operator can act on.
     reason: str = None
+    # The node failed because the cloud lacked room for it ("no valid
+    # host"): jobs wait, as for a quota error, instead of failing.
+    capacity: bool = False
 
 
 def conf_value(value):
@@ -105,6 +110,11 @@ class NodeDriver(abc.ABC):
 
         Called periodically for every live node.
         """
+
+    def console_log(self, node_id, external_id):
+        """The last lines of the node's console, for a node that failed
+        before its agent could say why; None if the driver has none."""
+        return None
 
     @abc.abstractmethod
     def list_owned(self):

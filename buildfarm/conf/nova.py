@@ -1,0 +1,38 @@
+"""Options of the nova driver: nodes are Nova servers of the worker VM
+image. A label's ``nova:`` settings in the pools file override them."""
+
+from oslo_config import cfg
+
+GROUP = 'nova'
+
+opts = [
+    cfg.StrOpt('cloud',
+               help='Name of the cloud in clouds.yaml (its secrets may be '
+                    'in secure.yaml, as openstacksdk allows).'),
+    cfg.StrOpt('image', default='buildfarm-worker',
+               help='Name or id of the worker VM image in Glance ("buildfarm '
+                    'image build --format qcow2 --upload").'),
+    cfg.StrOpt('flavor', help='Name or id of the flavor of nodes.'),
+    cfg.ListOpt('networks', default=['auto'],
+                help='Names or ids of the networks of nodes, or "auto" '
+                     '(Nova picks one) or "none".'),
+    cfg.StrOpt('key_name',
+               help='Key pair put on nodes, for debugging held nodes.'),
+    cfg.ListOpt('security_groups', default=[],
+                help='Security groups of nodes (Nova\'s default if none).'),
+    cfg.StrOpt('availability_zone', help='Availability zone of nodes.'),
+    cfg.IntOpt('boot_volume_size', default=0, min=0,
+               help='Boot from a new volume of this many GiB, deleted with '
+                    'the node; 0 boots from the image on local disk.'),
+    cfg.IntOpt('delete_timeout', default=120, min=1,
+               help='Seconds to wait for Nova to confirm a deletion; a '
+                    'node not gone by then is deleted again later.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: opts}

@@ -1,0 +1,221 @@
+"""The nova driver: a node is a Nova server of the worker VM image.
+
+The agent's configuration (broker URL and credentials, node id and
+secret, boot job) goes in the server's user data, which cloud-init
+writes to a file only root can read before the agent's service starts.
+Every server carries owner metadata (controller id, node id, label), by
+which leaked servers are found. A server Nova cannot place ("no valid
+host") or that exceeds the quota makes jobs wait rather than fail.
+"""
+
+import base64
+import logging
+import threading
+
+import yaml
+
+from buildfarm.drivers import base
+from buildfarm import exception
+
+LOG = logging.getLogger(__name__)
+
+AGENT_CONF = '/etc/buildfarm-agent/agent.conf'
+EXTRA_CA = '/usr/local/share/ca-certificates/buildfarm-node.crt'
+SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
+LABEL_KEY = 'buildfarm.label'
+NAME_PREFIX = 'buildfarm-node-'
+# Nova refuses user data over 64 KiB, base64-encoded.
+MAX_USER_DATA = 65535
+_CAPACITY_FAULTS = ('No valid host', 'quota', 'Quota')
+
+
+class NovaDriver(base.NodeDriver):
+
+    name = 'nova'
+
+    def __init__(self, conf, transport):
+        super().__init__(conf, transport)
+        self._lock = threading.Lock()
+        self._conn = None
+        self._ids = {}
+
+    @property
+    def conn(self):
+        import openstack  # late: docker-only controllers do without it
+        with self._lock:
+            if self._conn is None:
+                self._conn = openstack.connect(cloud=self.conf.nova.cloud)
+            return self._conn
+
+    def _setting(self, spec, name):
+        """A label's setting, else the [nova] option of that name."""
+        return spec.settings.get(name, getattr(self.conf.nova, name))
+
+    def _find(self, kind, name_or_id):
+        """The id of a flavor, image or network, looked up once."""
+        key = (kind, name_or_id)
+        if key not in self._ids:
+            service = {'flavor': 'compute', 'image': 'image',
+                       'network': 'network'}[kind]
+            find = getattr(getattr(self.conn, service), 'find_' + kind)
+            found = find(name_or_id, ignore_missing=True)
+            if found is None:
+                raise exception.NodeBootError(
+                    'The %s %r does not exist in cloud %s: fix [nova] %s or '
+                    'the label\'s %s.' % (kind, name_or_id,
+                                          self.conf.nova.cloud, kind, kind))
+            self._ids[key] = found.id
+        return self._ids[key]
+
+    def _networks(self, spec):
+        names = self._setting(spec, 'networks') or ['auto']
+        if isinstance(names, str):
+            names = [names]
+        if len(names) == 1 and names[0] in ('auto', 'none'):
+            return names[0]
+        return [{'uuid': self._find('network', n)} for n in names]
+
+    def user_data(self, spec):
+        """The cloud-init user data that gives the agent its
+        configuration (and the node the extra CA, if any)."""
+        agent_conf = {g: dict(o) for g, o in spec.agent_conf.items()}
+        files = []
+        runcmd = []
+        if self.conf.node.ca_bundle:
+            with open(self.conf.node.ca_bundle) as f:
+                files.append({'path': EXTRA_CA, 'permissions': '0644',
+                              'content': f.read()})
+            runcmd.append(['update-ca-certificates'])
+            agent_conf.setdefault('agent', {})['ca_bundle'] = (
+                SYSTEM_CA_BUNDLE)
+        files.append({'path': AGENT_CONF, 'permissions': '0600',
+                      'owner': 'root:root',
+                      'content': base.render_agent_conf(agent_conf)})
+        runcmd.append(['systemctl', 'start', '--no-block',
+                       'buildfarm-agent.service'])
+        text = '#cloud-config\n' + yaml.safe_dump(
+            {'write_files': files, 'runcmd': runcmd}, sort_keys=False)
+        encoded = base64.b64encode(text.encode()).decode()
+        if len(encoded) > MAX_USER_DATA:
+            raise exception.NodeBootError(
+                'The node\'s user data is %d bytes base64-encoded, over '
+                'Nova\'s limit of %d: point [node] ca_bundle at the extra '
+                'CA certificates only, not a whole bundle.'
+                % (len(encoded), MAX_USER_DATA))
+        return encoded
+
+    def _metadata(self, spec):
+        return {base.OWNER_LABEL: self.owner, base.NODE_LABEL: spec.node_id,
+                LABEL_KEY: spec.label}
+
+    def server_kwargs(self, spec):
+        kwargs = dict(
+            name=NAME_PREFIX + spec.node_id,
+            flavor_id=self._find('flavor', self._setting(spec, 'flavor')),
+            networks=self._networks(spec),
+            metadata=self._metadata(spec),
+            user_data=self.user_data(spec))
+        image_id = self._find('image', self._setting(spec, 'image'))
+        volume_size = int(self._setting(spec, 'boot_volume_size') or 0)
+        if volume_size:
+            kwargs['block_device_mapping_v2'] = [{
+                'boot_index': 0, 'uuid': image_id, 'source_type': 'image',
+                'destination_type': 'volume', 'volume_size': volume_size,
+                'delete_on_termination': True}]
+        else:
+            kwargs['image_id'] = image_id
+        for name in ('key_name', 'availability_zone'):
+            if self._setting(spec, name):
+                kwargs[name] = self._setting(spec, name)
+        groups = self._setting(spec, 'security_groups')
+        if groups:
+            kwargs['security_groups'] = [{'name': g} for g in groups]
+        return kwargs
+
+    def create(self, spec):
+        from openstack import exceptions as sdk_exceptions
+        if not self._setting(spec, 'flavor'):
+            raise exception.NodeBootError(
+                'No flavor for nova nodes: set [nova] flavor or the '
+                'label\'s flavor.')
+        kwargs = self.server_kwargs(spec)
+        try:
+            server = self.conn.compute.create_server(**kwargs)
+        except sdk_exceptions.HttpException as e:
+            message = _message(e)
+            if e.status_code == 403 and 'uota' in message:
+                raise exception.QuotaExceeded(
+                    'Nova quota exceeded: %s' % message)
+            raise exception.NodeBootError(
+                'Nova refused to boot the node: %s' % message)
+        except sdk_exceptions.SDKException as e:
+            raise exception.NodeBootError(
+                'Could not reach Nova to boot the node: %s' % _message(e))
+        LOG.info('Node %s: server %s booting.', spec.node_id, server.id)
+        return server.id
+
+    def _find_server_id(self, node_id):
+        for server in self.conn.compute.servers(name=NAME_PREFIX + node_id):
+            if (server.metadata or {}).get(base.NODE_LABEL) == node_id:
+                return server.id
+        return None
+
+    def delete(self, node_id, external_id):
+        from openstack import exceptions as sdk_exceptions
+        try:
+            server_id = external_id or self._find_server_id(node_id)
+            if server_id is None:
+                return
+            self.conn.compute.delete_server(server_id, ignore_missing=True)
+            server = self.conn.compute.get_server(server_id)
+            self.conn.compute.wait_for_delete(
+                server, interval=1, wait=self.conf.nova.delete_timeout)
+        except sdk_exceptions.NotFoundException:
+            return
+        except sdk_exceptions.SDKException as e:
+            raise exception.DriverError(
+                'Could not delete the server of node %s: %s'
+                % (node_id, _message(e)))
+
+    def status(self, node_id, external_id):
+        from openstack import exceptions as sdk_exceptions
+        try:
+            server = self.conn.compute.get_server(external_id)
+        except sdk_exceptions.NotFoundException:
+            return base.NodeStatus(False, 'the server of node %s is gone'
+                                   % node_id)
+        except sdk_exceptions.SDKException as e:
+            LOG.warning('Node %s: cannot get its server: %s', node_id, e)
+            return base.NodeStatus(True)  # Nova's trouble, not the node's
+        if server.status in ('BUILD', 'ACTIVE', 'REBOOT', 'HARD_REBOOT'):
+            return base.NodeStatus(True)
+        fault = (server.fault or {}).get('message', '')
+        reason = 'the server of node %s is %s' % (node_id, server.status)
+        if fault:
+            reason += ': %s' % fault
+        capacity = server.status == 'ERROR' and any(
+            word in fault for word in _CAPACITY_FAULTS)
+        return base.NodeStatus(False, reason, capacity=capacity)
+
+    def console_log(self, node_id, external_id):
+        try:
+            output = self.conn.compute.get_server_console_output(
+                external_id, length=30)
+        except Exception as e:
+            LOG.info('Node %s: no console log: %s', node_id, e)
+            return None
+        return (output or {}).get('output')
+
+    def list_owned(self):
+        owned = {}
+        for server in self.conn.compute.servers(name='^' + NAME_PREFIX):
+            metadata = server.metadata or {}
+            if metadata.get(base.OWNER_LABEL) == self.owner:
+                owned[metadata.get(base.NODE_LABEL)] = server.id
+        return owned
+
+
+def _message(error):
+    text = ' '.join(str(error).split())
+    return text[:500] or type(error).__name__
+
