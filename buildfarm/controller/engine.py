@@ -458,8 +458,8 @@ class Engine:
         tail = text.strip()[-2000:]
         LOG.warning('Node %s: its console said:\n%s', node['id'], tail)
         if node['job_id']:
-            self.logs.note(node['job_id'], 'console of node %s, last lines:\n%s'
-                           % (node['id'], tail))
+            self.logs.note(node['job_id'], 'console of node %s, last '
+                           'lines:\n%s' % (node['id'], tail))
 
     def node_failed(self, node, reason):
         """The node is dead or untrusted: destroy it; retry its job."""

@@ -119,8 +119,8 @@ def test_a_node_boots_with_owner_metadata_and_its_agent_configuration(
     assert driver.list_owned() == {}
 
 
-def test_a_server_in_error_is_not_alive_and_its_console_is_kept(nova,
-                                                                 driver):
+def test_a_server_in_error_is_not_alive_and_its_console_is_kept(
+        nova, driver):
     spec = _spec()
     server_id = driver.create(spec)
     _wait_status(nova, server_id, ('ACTIVE',))

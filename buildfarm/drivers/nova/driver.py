@@ -218,4 +218,3 @@ class NovaDriver(base.NodeDriver):
 def _message(error):
     text = ' '.join(str(error).split())
     return text[:500] or type(error).__name__
-
