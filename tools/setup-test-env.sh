@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install and start what the tests need on a Debian 12 machine (as root):
-# RabbitMQ, a Docker engine, git, tox, a Glance; then build the base,
-# runtime and worker images. Safe to run again: whatever is already there
+# RabbitMQ, a Docker engine, git, tox, a Glance and a Nova (fake virt
+# driver, MariaDB); then build the base, runtime and worker images. Safe to run again: whatever is already there
 # is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,14 +11,15 @@ mkdir -p "$LOGS"
 step() { echo "== $* ($(date +%T))"; }
 
 need=()
-for cmd in rabbitmq-server dockerd debootstrap git curl; do
+for cmd in rabbitmq-server dockerd debootstrap git curl mariadbd; do
     command -v "$cmd" >/dev/null || need+=("$cmd")
 done
 if [ ${#need[@]} -gt 0 ]; then
-    step "installing rabbitmq-server docker.io debootstrap git curl"
+    step "installing rabbitmq-server docker.io debootstrap git curl mariadb-server"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-        rabbitmq-server docker.io debootstrap git curl >"$LOGS/apt.log"
+        rabbitmq-server docker.io debootstrap git curl mariadb-server \
+        >"$LOGS/apt.log"
 fi
 
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
@@ -69,4 +70,6 @@ buildfarm image build --format docker --base-image "$BASE" \
 }
 step "starting Glance"
 tools/start-glance.sh
+step "starting Nova"
+tools/start-nova.sh
 step "test environment ready"

@@ -1,0 +1,63 @@
+"""The nova driver's user data and metadata (no cloud needed)."""
+
+import base64
+
+import pytest
+import yaml
+
+from buildfarm.drivers import base
+from buildfarm.drivers.nova import driver as nova_driver
+from buildfarm import exception
+
+SECRET = 'the-node-secret'
+
+
+def _spec():
+    return base.NodeSpec(
+        node_id='node-1', settings={}, label='vm',
+        agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
+                    'agent': {'node_id': 'node-1', 'node_secret': SECRET}})
+
+
+def _user_data(driver):
+    return yaml.safe_load(base64.b64decode(driver.user_data(_spec())))
+
+
+def test_the_agent_configuration_is_written_for_root_only(conf):
+    data = _user_data(nova_driver.NovaDriver(conf, None))
+    conf_file, = data['write_files']
+    assert conf_file['path'] == nova_driver.AGENT_CONF
+    assert (conf_file['permissions'], conf_file['owner']) == ('0600',
+                                                              'root:root')
+    assert 'node_secret = %s' % SECRET in conf_file['content']
+    assert data['runcmd'] == [['systemctl', 'start', '--no-block',
+                               'buildfarm-agent.service']]
+
+
+def test_secrets_stay_out_of_the_metadata(conf):
+    metadata = nova_driver.NovaDriver(conf, None)._metadata(_spec())
+    assert SECRET not in repr(metadata)
+    assert metadata[base.NODE_LABEL] == 'node-1'
+
+
+def test_the_extra_ca_is_added_to_the_nodes_trust_store(conf, tmp_path):
+    ca = tmp_path / 'extra.crt'
+    ca.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n'
+                  '-----END CERTIFICATE-----\n')
+    conf.set_override('ca_bundle', str(ca), 'node')
+    data = _user_data(nova_driver.NovaDriver(conf, None))
+    extra, agent = data['write_files']
+    assert extra['path'] == nova_driver.EXTRA_CA
+    assert extra['content'] == ca.read_text()
+    assert ['update-ca-certificates'] in data['runcmd']
+    assert 'ca_bundle = %s' % nova_driver.SYSTEM_CA_BUNDLE in (
+        agent['content'])
+
+
+def test_user_data_over_novas_limit_is_a_clear_boot_error(conf, tmp_path):
+    ca = tmp_path / 'bundle.crt'
+    ca.write_text('x' * 70000)
+    conf.set_override('ca_bundle', str(ca), 'node')
+    with pytest.raises(exception.NodeBootError,
+                       match='point \\[node\\] ca_bundle at the extra CA'):
+        nova_driver.NovaDriver(conf, None).user_data(_spec())
