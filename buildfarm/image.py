@@ -100,3 +100,85 @@ def build_docker(tag, base_image, runtime_tag, source=None, progress=print,
         _build(client, ctx, runtime_tag, 'runtime', buildargs, progress)
         progress('building %s on %s' % (tag, runtime_tag))
         return _build(client, ctx, tag, 'worker', buildargs, progress)
+
+
+BLOCK_DEVICE = os.path.join('etc', 'buildfarm', 'dib-block-device.yaml')
+
+
+def _disk_image_create(command):
+    """The diskimage-builder command: as given, on PATH, or beside this
+    Python (a virtualenv that has diskimage-builder)."""
+    found = shutil.which(command) or shutil.which(
+        command, path=os.path.dirname(sys.executable))
+    if not found:
+        raise exception.ImageBuildError(
+            '%s not found: install diskimage-builder (pip install '
+            'diskimage-builder) or set [image] disk_image_create.' % command)
+    return found
+
+
+def vm_elements(source, base_elements):
+    """The VM image's elements: ``base_elements`` and every language
+    pack."""
+    packs = sorted(n for n in os.listdir(os.path.join(source, 'elements'))
+                   if n.startswith('lp-'))
+    return list(base_elements) + [p for p in packs if p not in base_elements]
+
+
+def build_qcow2(output, image_conf, source=None, elements=None,
+                progress=print):
+    """Build the VM worker image with diskimage-builder into
+    ``output``.qcow2; return its path. ``image_conf``: the [image]
+    options."""
+    source = source or source_tree()
+    command = _disk_image_create(image_conf.disk_image_create)
+    elements = elements or vm_elements(source, image_conf.vm_elements)
+    with tempfile.TemporaryDirectory(prefix='buildfarm-vm-image-') as tmp:
+        wheels = os.path.join(tmp, 'wheels')
+        _wheels(source, wheels, progress)
+        env = dict(os.environ, DIB_BUILDFARM_WHEELS=wheels)
+        paths = [os.path.join(source, 'elements')]
+        if env.get('ELEMENTS_PATH'):
+            paths.append(env['ELEMENTS_PATH'])
+        env['ELEMENTS_PATH'] = ':'.join(paths)
+        env.setdefault('DIB_RELEASE', image_conf.debian_release)
+        env.setdefault('DIB_BLOCK_DEVICE_CONFIG',
+                       'file://' + os.path.join(source, BLOCK_DEVICE))
+        if image_conf.debian_mirror:
+            env['DIB_DISTRIBUTION_MIRROR'] = image_conf.debian_mirror
+        if image_conf.debian_security_mirror:
+            env['DIB_DEBIAN_SECURITY_MIRROR'] = (
+                image_conf.debian_security_mirror)
+        cmd = [command, '-a', 'amd64', '-t', 'qcow2', '-o', output,
+               *elements]
+        progress('running %s' % ' '.join(cmd))
+        tail = []
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              errors='replace') as proc:
+            for line in proc.stdout:
+                progress(line.rstrip())
+                tail = (tail + [line.rstrip()])[-30:]
+        if proc.returncode != 0:
+            raise exception.ImageBuildError(
+                'disk-image-create failed (exit status %d):\n%s'
+                % (proc.returncode, '\n'.join(tail)))
+    return output + '.qcow2'
+
+
+def upload_qcow2(conn, path, name, keep, properties, progress=print):
+    """Upload a VM worker image to Glance as ``name`` and delete all but
+    the ``keep`` newest images of that name that this command made;
+    return the new image."""
+    progress('uploading %s to Glance as %s' % (path, name))
+    image = conn.image.create_image(
+        name, filename=path, disk_format='qcow2', container_format='bare',
+        allow_duplicates=True, buildfarm_worker_image='true', **properties)
+    ours = sorted((i for i in conn.image.images(name=name)
+                   if (i.properties or {}).get('buildfarm_worker_image')),
+                  key=lambda i: i.created_at, reverse=True)
+    for old in ours[keep:]:
+        progress('deleting the older image %s (%s)' % (old.id,
+                                                       old.created_at))
+        conn.image.delete_image(old, ignore_missing=True)
+    return image
