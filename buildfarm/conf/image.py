@@ -17,7 +17,8 @@ opts = [
                help='Debian release of the VM worker image (DIB_RELEASE).'),
     cfg.StrOpt('debian_mirror',
                help='Debian mirror the VM image is built from '
-                    '(DIB_DISTRIBUTION_MIRROR); default: diskimage-builder\'s.'),
+                    '(DIB_DISTRIBUTION_MIRROR); default: '
+                    'diskimage-builder\'s.'),
     cfg.StrOpt('debian_security_mirror',
                help='Debian security mirror (DIB_DEBIAN_SECURITY_MIRROR).'),
     cfg.IntOpt('keep_uploads', default=3, min=1,
