@@ -155,6 +155,13 @@ def write_config(path, transport_url, controller_id, extra=()):
     return str(path)
 
 
+def wait_until(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, 'condition not met'
+        time.sleep(0.5)
+
+
 def owned_containers(client, controller_id):
     return client.containers.list(all=True, sparse=True, filters={
         'label': '%s=%s' % (base.OWNER_LABEL, controller_id)})
@@ -163,11 +170,13 @@ def owned_containers(client, controller_id):
 class Farm:
     """A controller on the real broker and Docker engine, and its API."""
 
-    def __init__(self, conf, docker_client):
+    def __init__(self, conf, docker_client, drivers=None):
+        """``drivers``: {name: driver} to use instead of those loaded."""
         self.conf = conf
         self.docker = docker_client
         self.controller_id = conf.controller.controller_id
         self.service = service.ControllerService(conf)
+        self.service.drivers.update(drivers or {})
         self.service.start()
         self.api = rpcapi.ControllerAPI(self.service.transport,
                                         conf.controller.topic, timeout=30)

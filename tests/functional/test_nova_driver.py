@@ -177,8 +177,8 @@ def test_a_node_that_never_registers_is_deleted_with_its_console_kept(
                                         'booted')
         assert 'did not register within 3 s' in job['reason']
         assert 'FAKE CONSOLE OUTPUT' in farm.log(job['id'])
-        _wait_for(lambda: not farm.service.engine.drivers['nova']
-                  .list_owned())
+        nodes = farm.service.engine.drivers['nova']
+        conftest.wait_until(lambda: not nodes.list_owned())
     finally:
         farm.stop()
 
@@ -193,14 +193,8 @@ def test_a_leaked_server_is_reaped(nova, tmp_path, docker_client):
         engine.tick(force=True)     # first sighting
         assert nova.compute.find_server(server_id) is not None
         engine.tick(force=True)     # second: reaped
-        _wait_for(lambda: nova.compute.find_server(server_id) is None)
+        conftest.wait_until(
+            lambda: nova.compute.find_server(server_id) is None)
         assert drv.list_owned() == {}
     finally:
         farm.stop()
-
-
-def _wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, 'condition not met'
-        time.sleep(0.5)
