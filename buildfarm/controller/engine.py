@@ -448,18 +448,25 @@ class Engine:
             self.nodes.destroy(node_id)
 
     def keep_console(self, node):
-        """Keep what a failed node's console last said: in the log of its
-        job's attempt, and in ours."""
+        """Keep what a failed node's console last said, and for a node
+        whose agent never registered the agent's own logs if its driver
+        can fetch them: in the log of its job's attempt, and in ours."""
         driver = self.drivers[node['driver']]
-        text = node['external_id'] and driver.console_log(
-            node['id'], node['external_id'])
-        if not text:
+        if not node['external_id']:
             return
-        tail = text.strip()[-2000:]
-        LOG.warning('Node %s: its console said:\n%s', node['id'], tail)
-        if node['job_id']:
-            self.logs.note(node['job_id'], 'console of node %s, last '
-                           'lines:\n%s' % (node['id'], tail))
+        texts = [('console', driver.console_log(node['id'],
+                                                node['external_id']))]
+        if node['state'] == states.NODE_BOOTING:
+            texts.append(('agent log', driver.agent_logs(
+                node['id'], node['external_id'])))
+        for what, text in texts:
+            if not text:
+                continue
+            tail = text.strip()[-2000:]
+            LOG.warning('Node %s: its %s said:\n%s', node['id'], what, tail)
+            if node['job_id']:
+                self.logs.note(node['job_id'], '%s of node %s, last '
+                               'lines:\n%s' % (what, node['id'], tail))
 
     def node_failed(self, node, reason):
         """The node is dead or untrusted: destroy it; retry its job."""

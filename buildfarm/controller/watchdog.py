@@ -60,20 +60,29 @@ class Watchdog:
         except exception.UnknownLabel:
             return base.NodeStatus(False, 'its label %s is no longer in the '
                                    'pools file' % node['label'])
+        driver = self.engine.drivers[node['driver']]
+        status = driver.status(node['id'], node['external_id'])
+        if not status.alive:
+            return status
         if node['state'] == states.NODE_BOOTING:
             age = (now - node['created_at']).total_seconds()
-            if age > label.boot_timeout:
+            if age <= label.boot_timeout:
+                return None
+            if status.register_by is None:
                 return base.NodeStatus(False, (
                     'node %s did not register within %d s (the label\'s '
                     'boot_timeout)' % (node['id'], label.boot_timeout)))
-        else:
-            silent = (now - node['last_heartbeat']).total_seconds()
-            if silent > self.engine.conf.controller.heartbeat_timeout:
-                return base.NodeStatus(False, 'no heartbeat from node %s for '
-                                       '%d s' % (node['id'], silent))
-        driver = self.engine.drivers[node['driver']]
-        status = driver.status(node['id'], node['external_id'])
-        return None if status.alive else status
+            if now > status.register_by:
+                return base.NodeStatus(False, (
+                    'node %s is up but its agent did not register by %s UTC'
+                    % (node['id'], status.register_by.isoformat(' ',
+                                                                'seconds'))))
+            return None
+        silent = (now - node['last_heartbeat']).total_seconds()
+        if silent > self.engine.conf.controller.heartbeat_timeout:
+            return base.NodeStatus(False, 'no heartbeat from node %s for '
+                                   '%d s' % (node['id'], silent))
+        return None
 
     def _job_problem(self, node, now):
         job = self.engine.store.get_job(node['job_id'])

@@ -11,6 +11,7 @@ driver must be safe to call from several threads.
 import abc
 import configparser
 import dataclasses
+import datetime
 import io
 import json
 
@@ -45,6 +46,10 @@ class NodeStatus:
     # The node failed because the cloud lacked room for it ("no valid
     # host"): jobs wait, as for a quota error, instead of failing.
     capacity: bool = False
+    # The node's system is up (e.g. its SSH answered) though its agent has
+    # not registered yet: the agent may take until this time (naive UTC),
+    # even past the label's boot_timeout.
+    register_by: datetime.datetime = None
 
 
 def conf_value(value):
@@ -114,6 +119,11 @@ class NodeDriver(abc.ABC):
     def console_log(self, node_id, external_id):
         """The last lines of the node's console, for a node that failed
         before its agent could say why; None if the driver has none."""
+        return None
+
+    def agent_logs(self, node_id, external_id):
+        """The agent's own logs, fetched from a node that failed before
+        its agent registered; None if the driver cannot fetch them."""
         return None
 
     @abc.abstractmethod

@@ -5,6 +5,7 @@ exactly as an agent does, through the real NodeCallbackAPI.
 """
 
 import configparser
+import datetime
 import json
 import os
 import time
@@ -14,6 +15,8 @@ import pytest
 from buildfarm.common import auth
 from buildfarm.controller import rpcapi
 from buildfarm.controller import service
+from buildfarm.db import api as db_api
+from buildfarm.drivers import base
 from buildfarm import exception
 from buildfarm import states
 from tests.unit.conftest import NODE_KEY
@@ -176,6 +179,28 @@ def test_a_node_that_never_registers_is_replaced(controller, api, conf):
     controller.engine.wake()
     fresh = _booted(controller)[0]
     assert fresh['id'] != slow['id']
+
+
+def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
+                                                  monkeypatch):
+    conf.set_override('boot_timeout', 1, 'controller')
+    controller.pools._labels['default'].boot_timeout = 1
+    job = _submit(api)
+    late = _booted(controller)[0]
+    driver = controller.engine.drivers[late['driver']]
+    register_by = db_api.utcnow() + datetime.timedelta(seconds=1.5)
+    monkeypatch.setattr(driver, 'status', lambda node_id, external_id: (
+        base.NodeStatus(True, register_by=register_by)))
+    time.sleep(1.2)     # past boot_timeout, not past register_by
+    controller.engine.watchdog.check_nodes()
+    assert controller.store.get_node(late['id'])['state'] == (
+        states.NODE_BOOTING)
+    time.sleep(0.5)     # past register_by
+    controller.engine.watchdog.check_nodes()
+    assert controller.store.get_node(late['id'])['state'] in (
+        states.NODE_DELETING, states.NODE_DELETED)
+    assert 'is up but its agent did not register by' in (
+        api.get_job(job['id'])['wait_reason'])
 
 
 def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,

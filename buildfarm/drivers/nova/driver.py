@@ -6,15 +6,23 @@ writes to a file only root can read before the agent's service starts.
 Every server carries owner metadata (controller id, node id, label), by
 which leaked servers are found. A server Nova cannot place ("no valid
 host") or that exceeds the quota makes jobs wait rather than fail.
+
+Optionally (a label with an SSH key), the driver scans a new server's SSH
+host key to learn that its system is up, and collects the agent's logs
+over SSH from a node that fails before its agent registers.
 """
 
 import base64
+import datetime
 import logging
 import threading
+import time
 
 import yaml
 
+from buildfarm.db import api as db_api
 from buildfarm.drivers import base
+from buildfarm.drivers.nova import ssh
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +46,12 @@ class NovaDriver(base.NodeDriver):
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
+        # node id -> the label's settings, for SSH; after a controller
+        # restart the [nova] options stand in.
+        self._settings = {}
+        # node id -> {'host_key': ..., 'register_by': ...} once SSH
+        # answered, or {} while a scanner thread is trying.
+        self._ssh_up = {}
 
     @property
     def conn(self):
@@ -50,6 +64,10 @@ class NovaDriver(base.NodeDriver):
     def _setting(self, spec, name):
         """A label's setting, else the [nova] option of that name."""
         return spec.settings.get(name, getattr(self.conf.nova, name))
+
+    def _node_setting(self, node_id, name):
+        settings = self._settings.get(node_id, {})
+        return settings.get(name, getattr(self.conf.nova, name))
 
     def _find(self, kind, name_or_id):
         """The id of a flavor, image or network, looked up once."""
@@ -152,6 +170,8 @@ class NovaDriver(base.NodeDriver):
             raise exception.NodeBootError(
                 'Could not reach Nova to boot the node: %s' % _message(e))
         LOG.info('Node %s: server %s booting.', spec.node_id, server.id)
+        with self._lock:
+            self._settings[spec.node_id] = dict(spec.settings)
         return server.id
 
     def _find_server_id(self, node_id):
@@ -176,6 +196,10 @@ class NovaDriver(base.NodeDriver):
             raise exception.DriverError(
                 'Could not delete the server of node %s: %s'
                 % (node_id, _message(e)))
+        finally:
+            with self._lock:
+                self._settings.pop(node_id, None)
+                self._ssh_up.pop(node_id, None)
 
     def status(self, node_id, external_id):
         from openstack import exceptions as sdk_exceptions
@@ -187,6 +211,10 @@ class NovaDriver(base.NodeDriver):
         except sdk_exceptions.SDKException as e:
             LOG.warning('Node %s: cannot get its server: %s', node_id, e)
             return base.NodeStatus(True)  # Nova's trouble, not the node's
+        if server.status == 'ACTIVE' and self._node_setting(node_id,
+                                                            'ssh_check'):
+            return base.NodeStatus(True, register_by=self._watch_ssh(
+                node_id, external_id))
         if server.status in ('BUILD', 'ACTIVE', 'REBOOT', 'HARD_REBOOT'):
             return base.NodeStatus(True)
         fault = (server.fault or {}).get('message', '')
@@ -205,6 +233,80 @@ class NovaDriver(base.NodeDriver):
             LOG.info('Node %s: no console log: %s', node_id, e)
             return None
         return (output or {}).get('output')
+
+    def ssh_address(self, node_id, external_id):
+        """(host, port) of the node's SSH server."""
+        server = self.conn.compute.get_server(external_id)
+        host = server.access_ipv4
+        if not host:
+            for addresses in (server.addresses or {}).values():
+                host = next((a['addr'] for a in addresses
+                             if a.get('version') == 4), None)
+                if host:
+                    break
+        return host, self._node_setting(node_id, 'ssh_port')
+
+    def _watch_ssh(self, node_id, external_id):
+        """When the node's SSH answered, the time its agent must register
+        by; until then None, a thread scanning its host key meanwhile."""
+        with self._lock:
+            if node_id in self._ssh_up:
+                return self._ssh_up[node_id].get('register_by')
+            self._ssh_up[node_id] = {}
+        threading.Thread(target=self._scan, args=(node_id, external_id),
+                         name='ssh-scan-%s' % node_id, daemon=True).start()
+        return None
+
+    def _scan(self, node_id, external_id):
+        host = host_key = None
+        while True:
+            with self._lock:
+                if node_id not in self._ssh_up:
+                    return  # the node was deleted
+            try:
+                if host is None:
+                    host, port = self.ssh_address(node_id, external_id)
+                host_key = host and ssh.scan_host_key(host, port, timeout=5)
+            except Exception as e:
+                LOG.info('Node %s: cannot scan its SSH yet: %s', node_id,
+                         _message(e))
+            if host_key:
+                break
+            time.sleep(2)
+        LOG.info('Node %s: SSH answers on %s:%d, host key %s', node_id, host,
+                 port, host_key)
+        timeout = self._node_setting(node_id, 'register_timeout')
+        with self._lock:
+            if node_id in self._ssh_up:
+                self._ssh_up[node_id] = {
+                    'host_key': host_key,
+                    'register_by': db_api.utcnow() + datetime.timedelta(
+                        seconds=timeout)}
+
+    def agent_logs(self, node_id, external_id):
+        key_file = self._node_setting(node_id, 'ssh_key_file')
+        if not key_file:
+            return None
+        try:
+            host, port = self.ssh_address(node_id, external_id)
+        except Exception as e:
+            return 'Could not find the node\'s address: %s' % _message(e)
+        with self._lock:
+            host_key = self._ssh_up.get(node_id, {}).get('host_key')
+        if host_key is None:
+            # Never scanned: trust what answers now, and say so.
+            host_key = ssh.scan_host_key(host, port, timeout=10)
+            if host_key is None:
+                return 'No SSH answer from %s:%d.' % (host, port)
+            LOG.info('Node %s: trusting SSH host key %s on first use',
+                     node_id, host_key)
+        try:
+            return ssh.run(host, port,
+                           self._node_setting(node_id, 'ssh_user'),
+                           key_file, host_key, ssh.AGENT_LOGS, timeout=20)
+        except (ssh.paramiko.SSHException, OSError, EOFError) as e:
+            return 'Could not collect the agent\'s logs over SSH from ' \
+                '%s:%d: %s' % (host, port, _message(e))
 
     def list_owned(self):
         owned = {}

@@ -1,0 +1,203 @@
+"""A real VM of the worker VM image runs a repo_job.
+
+The image is the one "buildfarm image build --format qcow2" makes with
+diskimage-builder (tools/setup-test-env.sh builds it). The node is booted
+under QEMU (TCG: this machine has no usable KVM) instead of by Nova: the
+test's driver is the nova driver with only the boot replaced, so the VM's
+NoCloud seed holds exactly the user data Nova would get (and, as Nova's
+key pair would, a public key). The VM reaches the broker and the git
+daemon on 127.0.0.1 through QEMU's user network (restrict=on: nothing
+else); its SSH server is forwarded to a port on 127.0.0.1. Each test
+boots one VM: about a minute under TCG, plus the job.
+"""
+
+import base64
+import os
+import signal
+import subprocess
+import uuid
+
+import paramiko
+import pytest
+
+from buildfarm.drivers import base
+from buildfarm.drivers.nova import driver as nova_driver
+from buildfarm import states
+from tests.functional import conftest
+
+VM_IMAGE = os.environ.get('BUILDFARM_TEST_VM_IMAGE',
+                          '/tmp/buildfarm-vm/buildfarm-worker.qcow2')
+# Where the VM sees the host's broker and git daemon (QEMU guestfwd).
+BROKER_IN_VM = '10.0.2.100'
+GIT_IN_VM = '10.0.2.101'
+
+
+class QemuNovaDriver(nova_driver.NovaDriver):
+    """The nova driver, booting its servers under QEMU instead."""
+
+    name = 'nova'
+
+    def __init__(self, conf, transport, workdir, git_port, public_key):
+        super().__init__(conf, transport)
+        self.workdir = workdir
+        self.git_port = git_port
+        self.public_key = public_key
+        self.vms = {}
+        self.ssh_ports = {}
+
+    def _dir(self, node_id):
+        return os.path.join(self.workdir, node_id)
+
+    def _seed(self, folder, node_id, user_data):
+        for name, text in (('user-data', user_data),
+                           ('meta-data', 'instance-id: %s\nlocal-hostname: '
+                            'node-%s\npublic-keys:\n  - %s\n'
+                            % (node_id, node_id[:8], self.public_key))):
+            with open(os.path.join(folder, name), 'w') as f:
+                f.write(text)
+        seed = os.path.join(folder, 'seed.img')
+        subprocess.run(['truncate', '-s', '2M', seed], check=True)
+        subprocess.run(['mkfs.vfat', '-n', 'CIDATA', seed], check=True,
+                       capture_output=True)
+        subprocess.run(['mcopy', '-i', seed,
+                        os.path.join(folder, 'user-data'),
+                        os.path.join(folder, 'meta-data'), '::'],
+                       check=True)
+        return seed
+
+    def create(self, spec):
+        folder = self._dir(spec.node_id)
+        os.makedirs(folder)
+        user_data = base64.b64decode(self.user_data(spec)).decode()
+        seed = self._seed(folder, spec.node_id, user_data)
+        disk = os.path.join(folder, 'disk.qcow2')
+        subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b',
+                        VM_IMAGE, '-F', 'qcow2', disk], check=True)
+        forward = 'guestfwd=tcp:%s:%d-cmd:socat - TCP:127.0.0.1:%d'
+        self.ssh_ports[spec.node_id] = conftest.free_port()
+        nic = ','.join(['user', 'model=virtio-net-pci', 'restrict=on',
+                        forward % (BROKER_IN_VM, 5672, 5672),
+                        forward % (GIT_IN_VM, 9418, self.git_port),
+                        'hostfwd=tcp:127.0.0.1:%d-:22'
+                        % self.ssh_ports[spec.node_id]])
+        vm = subprocess.Popen(
+            ['qemu-system-x86_64', '-accel', 'tcg', '-cpu', 'max',
+             '-m', '1024', '-smp', '2', '-display', 'none',
+             '-monitor', 'none',
+             '-serial', 'file:%s' % os.path.join(folder, 'console.log'),
+             '-drive', 'file=%s,if=virtio,format=qcow2' % disk,
+             '-drive', 'file=%s,if=virtio,format=raw' % seed,
+             '-nic', nic],
+            stdout=subprocess.DEVNULL, stderr=open(
+                os.path.join(folder, 'qemu.log'), 'w'))
+        self.vms[spec.node_id] = vm
+        with self._lock:
+            self._settings[spec.node_id] = dict(spec.settings)
+        return str(vm.pid)
+
+    def delete(self, node_id, external_id):
+        vm = self.vms.pop(node_id, None)
+        if vm is not None and vm.poll() is None:
+            vm.send_signal(signal.SIGTERM)
+            vm.wait(timeout=30)
+
+    def status(self, node_id, external_id):
+        vm = self.vms.get(node_id)
+        if vm is None or vm.poll() is not None:
+            return base.NodeStatus(False, 'the VM of node %s is off'
+                                   % node_id)
+        return base.NodeStatus(True, register_by=self._watch_ssh(
+            node_id, external_id))
+
+    def ssh_address(self, node_id, external_id):
+        return '127.0.0.1', self.ssh_ports[node_id]
+
+    def console_log(self, node_id, external_id):
+        try:
+            with open(os.path.join(self._dir(node_id), 'console.log'),
+                      errors='replace') as f:
+                return f.read()[-3000:]
+        except FileNotFoundError:
+            return None
+
+    def list_owned(self):
+        return {n: str(vm.pid) for n, vm in self.vms.items()
+                if vm.poll() is None}
+
+
+@pytest.fixture
+def make_vm_farm(tmp_path, make_vhost, git_server, docker_client):
+    """A controller whose nodes are QEMU VMs, with SSH checks; the
+    overrides apply to its configuration."""
+    if not os.path.exists(VM_IMAGE):
+        pytest.fail('No VM worker image at %s: build it with '
+                    'tools/build-vm-image.sh.' % VM_IMAGE)
+    key = paramiko.RSAKey.generate(2048)
+    key_file = str(tmp_path / 'id_rsa')
+    key.write_private_key_file(key_file)
+    made = []
+
+    def make(overrides=None):
+        transport_url = make_vhost()
+        settings = {
+            ('controller', 'driver'): 'nova',
+            ('controller', 'boot_timeout'): 600,
+            ('controller', 'max_attempts'): 1,
+            ('node', 'transport_url'): transport_url.replace(
+                '127.0.0.1', BROKER_IN_VM),
+            ('node', 'ca_bundle'): None,
+            ('nova', 'ssh_check'): True,
+            ('nova', 'ssh_key_file'): key_file,
+        }
+        settings.update(overrides or {})
+        conf = conftest.controller_conf(
+            tmp_path, transport_url, 'bf-vm-%s' % uuid.uuid4().hex[:8],
+            settings)
+        driver = QemuNovaDriver(conf, None, str(tmp_path / 'vms'),
+                                git_server['port'], '%s %s' % (
+                                    key.get_name(), key.get_base64()))
+        farm = conftest.Farm(conf, docker_client, {'nova': driver})
+        made.append((farm, driver))
+        return farm, driver
+
+    yield make
+    for farm, driver in made:
+        farm.stop()
+        for node_id in list(driver.vms):
+            driver.delete(node_id, None)
+
+
+def test_a_vm_node_runs_a_job_and_is_destroyed(make_vm_farm, git_server):
+    farm, driver = make_vm_farm()
+    job = farm.submit(git_url='git://%s/project' % GIT_IN_VM,
+                      cmd='cat version && id -un')
+    job = farm.wait(job['id'], timeout=600)
+    log = farm.log(job['id'])
+    assert job['state'] == states.SUCCEEDED, (job['reason'], log)
+    assert job['commit'] == git_server['head']
+    assert '\ntwo\nbuildfarm\n' in log
+    assert job['timings']['node_boot'] >= 0
+    # The node went: its VM was stopped, nothing is left running.
+    conftest.wait_until(lambda: not driver.list_owned(), timeout=60)
+
+
+def test_a_vm_whose_agent_cannot_register_has_its_logs_collected(
+        make_vm_farm, git_server):
+    # The agent is pointed at a broker port the VM cannot reach. The
+    # boot_timeout is shorter than the VM's boot, but its SSH answers in
+    # time, which gives the agent register_timeout more.
+    farm, driver = make_vm_farm({
+        ('controller', 'boot_timeout'): 20,
+        ('nova', 'register_timeout'): 40,
+        ('node', 'transport_url'): 'rabbit://guest:guest@%s:5999/' %
+        BROKER_IN_VM,
+    })
+    job = farm.submit(git_url='git://%s/project' % GIT_IN_VM, cmd='true')
+    job = farm.wait(job['id'], timeout=600)
+    log = farm.log(job['id'])
+    assert job['state'] == states.ERROR, (job['reason'], log)
+    assert 'is up but its agent did not register by' in job['reason']
+    # Collected over SSH: the agent's journal says why.
+    assert 'agent log of node' in log, log
+    assert 'buildfarm-agent' in log and '5999' in log, log
+    conftest.wait_until(lambda: not driver.list_owned(), timeout=60)
