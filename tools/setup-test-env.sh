@@ -1,8 +1,9 @@
 #!/bin/bash
 # Install and start what the tests need on a Debian 12 machine (as root):
 # RabbitMQ, a Docker engine, git, tox, a Glance and a Nova (fake virt
-# driver, MariaDB); then build the base, runtime and worker images. Safe to run again: whatever is already there
-# is kept.
+# driver, MariaDB); build the base, runtime and worker images, and the VM
+# worker image (diskimage-builder, QEMU). Safe to run again: whatever is
+# already there is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGS=${BUILDFARM_TEST_LOGS:-/tmp/buildfarm-test-services}
@@ -72,4 +73,6 @@ step "starting Glance"
 tools/start-glance.sh
 step "starting Nova"
 tools/start-nova.sh
+step "building the VM worker image"
+tools/build-vm-image.sh
 step "test environment ready"

@@ -6,15 +6,20 @@ scanned, is the only one accepted afterwards.
 """
 
 import base64
+import logging
 import socket
 
 import paramiko
 
 # The default user of a cloud-init image is in group adm, which may read
-# both the journal and cloud-init's output log (never agent.conf).
-AGENT_LOGS = ('journalctl --no-pager --lines 200 --unit '
-              'buildfarm-agent.service; '
-              'tail --lines 50 /var/log/cloud-init-output.log')
+# cloud-init's output log and the journal (never agent.conf). The journal
+# comes last: the tail kept is the agent's.
+AGENT_LOGS = ('tail --lines 50 /var/log/cloud-init-output.log; '
+              'journalctl --no-pager --lines 200 --unit '
+              'buildfarm-agent.service')
+# A node that is not up yet makes paramiko log errors with tracebacks.
+SCAN_LOG = 'paramiko.buildfarm-scan'
+logging.getLogger(SCAN_LOG).setLevel(logging.CRITICAL)
 
 
 def scan_host_key(host, port, timeout):
@@ -25,6 +30,7 @@ def scan_host_key(host, port, timeout):
     except OSError:
         return None
     transport = paramiko.Transport(sock)
+    transport.set_log_channel(SCAN_LOG)
     transport.banner_timeout = timeout
     try:
         transport.start_client(timeout=timeout)
