@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-test-env.sh
-tox -e py3,pep8,functional,genconfig "$@"
+tox -e py3,pep8,linters,functional,genconfig "$@"
 # The committed sample configuration must be the generated one.
 git diff --exit-code -- etc/buildfarm/buildfarm.conf.sample
