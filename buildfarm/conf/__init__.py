@@ -8,13 +8,14 @@ from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
 from buildfarm.conf import image
+from buildfarm.conf import mistral
 from buildfarm.conf import node
 from buildfarm.conf import nova
 
 
 def register_opts(conf):
     for module in (agent, build_image, controller, database, docker,
-                   image, node, nova):
+                   image, mistral, node, nova):
         module.register_opts(conf)
 
 

@@ -130,8 +130,10 @@ class Engine:
 
     # Callers
 
-    def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB):
+    def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB,
+               callback=None):
         spec = jobspec.validate(kind, spec)
+        _check_callback(callback)
         if kind == jobspec.BUILD_IMAGE:
             self.uploads.check()
         label = self.pools.get(spec.get('label'))
@@ -140,7 +142,8 @@ class Engine:
         job_id = str(uuid.uuid4())
         job = self.store.create_job(
             job_id, kind, label.name, jobspec.stored_spec(spec),
-            self.logs.path(job_id), idempotency_key=idempotency_key)
+            self.logs.path(job_id), idempotency_key=idempotency_key,
+            callback=callback)
         if job['id'] != job_id:
             LOG.info('Job %s returned again for its idempotency key.',
                      job['id'])
@@ -172,7 +175,7 @@ class Engine:
         """A job as callers see it: JSON primitives only."""
         view = dict(job)
         for key in ('created_at', 'updated_at', 'started_at',
-                    'finished_at'):
+                    'finished_at', 'callback_sent_at'):
             view[key] = _iso(view[key])
         if job['state'] == states.QUEUED:
             view['wait_reason'] = self._wait_reason(job, live_counts)
@@ -655,3 +658,15 @@ class Engine:
 
 def _seconds(value):
     return datetime.timedelta(seconds=value)
+
+
+def _check_callback(callback):
+    if callback is None:
+        return
+    execution_id = isinstance(callback, dict) and callback.get(
+        'mistral_action_execution_id')
+    if not (isinstance(execution_id, str) and execution_id and
+            set(callback) == {'mistral_action_execution_id'}):
+        raise exception.InvalidJobSpec(
+            'callback must be {"mistral_action_execution_id": ID}, got %r'
+            % (callback,))

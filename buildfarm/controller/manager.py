@@ -17,13 +17,16 @@ class ControllerManager:
         self.engine = engine
 
     @_expected
-    def repo_job(self, context, spec, idempotency_key=None):
-        return self.engine.submit(spec, idempotency_key=idempotency_key)
+    def repo_job(self, context, spec, idempotency_key=None, callback=None):
+        return self.engine.submit(spec, idempotency_key=idempotency_key,
+                                  callback=callback)
 
     @_expected
-    def build_image(self, context, spec, idempotency_key=None):
+    def build_image(self, context, spec, idempotency_key=None,
+                    callback=None):
         return self.engine.submit(spec, idempotency_key=idempotency_key,
-                                  kind=jobspec.BUILD_IMAGE)
+                                  kind=jobspec.BUILD_IMAGE,
+                                  callback=callback)
 
     @_expected
     def get_job(self, context, job_id):

@@ -8,6 +8,8 @@ background. Version history:
     1.1 - repo_job takes idempotency_key; pool_list, pool_show, pool_set,
           node_list, node_hold, node_delete
     1.2 - build_image
+    1.3 - repo_job and build_image take callback (a Mistral action
+          execution to complete when the job ends)
 
 ``NodeCallbackAPI`` is what agents use; every message is signed with the
 node's one-time secret. Version history:
@@ -26,7 +28,7 @@ NODE_NAMESPACE = 'node'
 
 class ControllerAPI:
 
-    RPC_API_VERSION = '1.2'
+    RPC_API_VERSION = '1.3'
 
     def __init__(self, transport, topic, timeout=30):
         self.client = rpc.get_client(transport, topic, self.RPC_API_VERSION,
@@ -36,22 +38,33 @@ class ControllerAPI:
         return self.client.prepare(version=version).call({}, method,
                                                          **kwargs)
 
-    def repo_job(self, spec, idempotency_key=None):
+    def repo_job(self, spec, idempotency_key=None, callback=None):
         """Validate and queue a repo_job; return the new job.
 
         Submitting again with the same ``idempotency_key`` returns the
-        job of the first submission instead of a second job.
+        job of the first submission instead of a second job. With a
+        ``callback`` ({'mistral_action_execution_id': ID}), the controller
+        completes that Mistral action execution when the job ends.
         """
+        if callback is not None:
+            return self._call('repo_job', '1.3', spec=spec,
+                              idempotency_key=idempotency_key,
+                              callback=callback)
         if idempotency_key is None:
             return self._call('repo_job', spec=spec)
         return self._call('repo_job', '1.1', spec=spec,
                           idempotency_key=idempotency_key)
 
-    def build_image(self, spec, idempotency_key=None):
+    def build_image(self, spec, idempotency_key=None, callback=None):
         """Validate and queue a build_image job; return the new job.
 
         The job's ``image_id`` is the Glance image once it succeeded.
+        ``callback``: as for repo_job.
         """
+        if callback is not None:
+            return self._call('build_image', '1.3', spec=spec,
+                              idempotency_key=idempotency_key,
+                              callback=callback)
         return self._call('build_image', '1.2', spec=spec,
                           idempotency_key=idempotency_key)
 

@@ -3,6 +3,7 @@
 import logging
 
 from buildfarm.common import rpc
+from buildfarm.controller import callbacks
 from buildfarm.controller import engine as engine_mod
 from buildfarm.controller import logstore
 from buildfarm.controller import manager
@@ -35,10 +36,12 @@ class ControllerService:
             conf.controller.controller_id,
             [manager.ControllerManager(self.engine),
              manager.NodeCallbackManager(self.engine)])
+        self.callbacks = callbacks.MistralCallbacks(conf, self.store)
         self._started = False
 
     def start(self):
         self.engine.start()
+        self.callbacks.start()
         self.server.start()
         self._started = True
         if self.conf.controller.metrics_port:
@@ -53,5 +56,6 @@ class ControllerService:
             self.server.stop()
             self.server.wait()
         self.engine.stop()
+        self.callbacks.stop()
         self.metrics.stop()
         LOG.info('Controller %s stopped.', self.conf.controller.controller_id)

@@ -51,14 +51,14 @@ class JobStore:
     # Jobs
 
     def create_job(self, job_id, kind, label, spec, log_path,
-                   idempotency_key=None):
+                   idempotency_key=None, callback=None):
         """Store a new queued job; with an ``idempotency_key`` already
         used, return that key's job instead."""
         now = utcnow()
         job = models.Job(id=job_id, kind=kind, label=label, spec=spec,
                          state=states.QUEUED, log_path=log_path, timings={},
                          attempt=0, idempotency_key=idempotency_key,
-                         created_at=now, updated_at=now)
+                         callback=callback, created_at=now, updated_at=now)
         try:
             with self._session.begin() as session:
                 session.add(job)
@@ -85,6 +85,16 @@ class JobStore:
             query = query.where(models.Job.state.in_(states_filter))
         if limit:
             query = query.limit(limit)
+        with self._session() as session:
+            return [_as_dict(j) for j in session.scalars(query)]
+
+    def callbacks_due(self, limit=20):
+        """Ended jobs whose callback was not sent yet, oldest first."""
+        query = sa.select(models.Job).where(
+            models.Job.callback.is_not(None),
+            models.Job.callback_sent_at.is_(None),
+            models.Job.state.in_(states.TERMINAL)).order_by(
+            models.Job.finished_at).limit(limit)
         with self._session() as session:
             return [_as_dict(j) for j in session.scalars(query)]
 

@@ -38,6 +38,10 @@ class Job(Base):
     # When the job was last given to a node.
     started_at = sa.Column(sa.DateTime)
     finished_at = sa.Column(sa.DateTime)
+    # Whom to tell when the job ends: {'mistral_action_execution_id': ...}.
+    callback = sa.Column(sa.JSON)
+    # When they were told; None while the telling is due.
+    callback_sent_at = sa.Column(sa.DateTime)
 
 
 class Node(Base):

@@ -3,6 +3,7 @@ daemon on 127.0.0.1. .ci/run installs and starts them."""
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -111,6 +112,18 @@ def git_server(tmp_path_factory):
            'head': git(repo, 'rev-parse', 'HEAD')}
     daemon.terminate()
     daemon.wait()
+
+
+def serve_dir(git_server, name, source_dir):
+    """Commit ``source_dir`` as repository ``name`` of the git daemon;
+    return (url, commit)."""
+    repo = os.path.join(os.path.dirname(git_server['path']), name)
+    shutil.copytree(source_dir, repo)
+    git(repo, 'init', '-q', '-b', 'main')
+    git(repo, 'add', '-A')
+    git(repo, 'commit', '-qm', 'app')
+    return ('git://127.0.0.1:%d/%s' % (git_server['port'], name),
+            git(repo, 'rev-parse', 'HEAD'))
 
 
 def controller_conf(tmp_path, transport_url, controller_id, overrides=None):

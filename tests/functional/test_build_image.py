@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -51,24 +50,12 @@ def capped_glance():
         os.kill(int(f.read()), signal.SIGTERM)
 
 
-def _serve(git_server, name, source_dir):
-    """Commit ``source_dir`` as repository ``name`` of the git daemon;
-    return (url, commit)."""
-    repo = os.path.join(os.path.dirname(git_server['path']), name)
-    shutil.copytree(source_dir, repo)
-    conftest.git(repo, 'init', '-q', '-b', 'main')
-    conftest.git(repo, 'add', '-A')
-    conftest.git(repo, 'commit', '-qm', 'app')
-    return ('git://127.0.0.1:%d/%s' % (git_server['port'], name),
-            conftest.git(repo, 'rev-parse', 'HEAD'))
-
-
 def _sample_app(git_server, pack):
     app = os.path.join(ELEMENTS, 'lp-' + pack, 'test-apps', 'hello-web')
     with open(os.path.join(app, 'expect.json')) as f:
         expect = json.load(f)['expect']
-    url, commit = _serve(git_server, '%s-%s' % (pack, uuid.uuid4().hex[:6]),
-                         app)
+    url, commit = conftest.serve_dir(
+        git_server, '%s-%s' % (pack, uuid.uuid4().hex[:6]), app)
     return url, commit, expect
 
 
@@ -143,7 +130,8 @@ def test_a_sample_app_is_built_uploaded_and_answers(
 
 
 def _build(farm, git_server, source_dir, **spec):
-    url, _ = _serve(git_server, 'app-%s' % uuid.uuid4().hex[:6], source_dir)
+    url, _ = conftest.serve_dir(git_server, 'app-%s' % uuid.uuid4().hex[:6],
+                                source_dir)
     spec = dict({'git_url': url, 'image_name': 'bf-test-bad'}, **spec)
     job = farm.api.build_image(spec)
     return farm.wait(job['id'], timeout=300)

@@ -1,0 +1,105 @@
+"""Completes the Mistral action executions of asynchronous buildfarm
+actions when their jobs end (``PUT /v2/action_executions/<id>``).
+
+What is due lives in the job store (a job's ``callback`` and
+``callback_sent_at``), so a restarted controller or an unreachable
+Mistral loses nothing: the sender retries until Mistral has the result.
+"""
+
+import json
+import logging
+import threading
+import time
+
+from buildfarm.db import api as db_api
+from buildfarm.mistral import results
+
+LOG = logging.getLogger(__name__)
+
+
+class MistralCallbacks:
+
+    def __init__(self, conf, store):
+        self.conf = conf.mistral
+        self.store = store
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._retry_at = {}
+        self._endpoint = None  # (put, API root), made on first use
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='mistral-callbacks')
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                for job in self.store.callbacks_due():
+                    if self._retry_at.get(job['id'], 0) <= time.monotonic():
+                        self._send(job)
+            except Exception:
+                LOG.exception('Cannot read the jobs due to be reported to '
+                              'Mistral.')
+            self._wake.wait(1)
+            self._wake.clear()
+
+    def _put_function(self):
+        """(put, API root): a keystoneauth session with [mistral] cloud,
+        else plain requests."""
+        if self._endpoint is None:
+            if self.conf.cloud:
+                import openstack  # late: only Mistral callbacks need it
+                session = openstack.connect(cloud=self.conf.cloud).session
+                url = self.conf.url or session.get_endpoint(
+                    service_type='workflowv2', interface='public')
+
+                def put(url, **kwargs):
+                    return session.put(url, raise_exc=False, **kwargs)
+            else:
+                import requests
+                put, url = requests.Session().put, self.conf.url
+            if not url:
+                raise ValueError('[mistral] url is not set and no cloud '
+                                 'catalog names Mistral')
+            self._endpoint = (put, url.rstrip('/'))
+        return self._endpoint
+
+    def _send(self, job):
+        execution_id = job['callback']['mistral_action_execution_id']
+        ok = results.succeeded(job)
+        body = {'state': 'SUCCESS' if ok else 'ERROR',
+                'output': json.dumps(results.action_result(job))}
+        try:
+            put, url = self._put_function()
+            answer = put('%s/action_executions/%s' % (url, execution_id),
+                         json=body, timeout=self.conf.timeout)
+            status = answer.status_code
+        except Exception as e:
+            status, answer = None, e
+        if status is None or status >= 500:
+            LOG.warning('Job %s: cannot complete Mistral action execution '
+                        '%s yet (%s); retrying in %d s.', job['id'],
+                        execution_id, answer if status is None else
+                        '%d %s' % (status, answer.text[:300]),
+                        self.conf.retry_interval)
+            self._retry_at[job['id']] = (time.monotonic() +
+                                         self.conf.retry_interval)
+            return
+        if status >= 400:
+            # Mistral will never take it (the execution is gone or already
+            # complete): retrying would not help.
+            LOG.error('Job %s: Mistral refused the result for action '
+                      'execution %s: %d %s', job['id'], execution_id,
+                      status, answer.text[:500])
+        else:
+            LOG.info('Job %s: Mistral action execution %s completed (%s).',
+                     job['id'], execution_id, body['state'])
+        self._retry_at.pop(job['id'], None)
+        self.store.update_job(job['id'], callback_sent_at=db_api.utcnow())
