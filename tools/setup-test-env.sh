@@ -1,9 +1,10 @@
 #!/bin/bash
 # Install and start what the tests need on a Debian 12 machine (as root):
-# RabbitMQ, a Docker engine, git, tox, a Glance and a Nova (fake virt
-# driver, MariaDB); build the base, runtime and worker images, and the VM
-# worker image (diskimage-builder, QEMU). Safe to run again: whatever is
-# already there is kept.
+# RabbitMQ, a Docker engine, git, tox, a Glance, a Nova (fake virt
+# driver, MariaDB) and a Mistral (with buildfarm's actions); build the
+# base, runtime and worker images, and the VM worker image
+# (diskimage-builder, QEMU). Safe to run again: whatever is already there
+# is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGS=${BUILDFARM_TEST_LOGS:-/tmp/buildfarm-test-services}
@@ -73,6 +74,8 @@ step "starting Glance"
 tools/start-glance.sh
 step "starting Nova"
 tools/start-nova.sh
+step "starting Mistral"
+tools/start-mistral.sh
 step "building the VM worker image"
 tools/build-vm-image.sh
 step "test environment ready"

@@ -502,3 +502,16 @@ def test_a_build_whose_upload_token_cannot_be_had_ends_saying_why(
     assert job['reason'].startswith("The controller could not get a token "
                                     "and endpoint of cloud 'no-such-cloud'")
     assert not _containers(controller)
+
+
+def test_a_callback_is_kept_with_the_job_and_checked(controller, api):
+    spec = {'git_url': 'https://example.com/repo.git', 'cmd': 'true'}
+    job = api.repo_job(spec, idempotency_key='k1', callback={
+        'mistral_action_execution_id': 'aex-1'})
+    assert job['callback'] == {'mistral_action_execution_id': 'aex-1'}
+    assert job['callback_sent_at'] is None
+    for bad in ({'mistral_action_execution_id': ''}, {'url': 'http://x'},
+                'aex-1'):
+        with pytest.raises(exception.InvalidJobSpec,
+                           match='callback must be'):
+            api.repo_job(spec, callback=bad)

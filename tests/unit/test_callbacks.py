@@ -1,0 +1,152 @@
+"""The controller completes Mistral action executions: against a small
+HTTP server standing in for Mistral's API, on a real job store."""
+
+import http.server
+import json
+import threading
+import time
+
+import pytest
+
+from buildfarm.controller import callbacks
+from buildfarm.db import api as db_api
+from buildfarm import states
+
+
+class FakeMistral(http.server.ThreadingHTTPServer):
+    """Answers PUTs with the given statuses in turn (200 once used up)
+    and records them."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.puts = []
+        super().__init__(('127.0.0.1', 0), _Handler)
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d/v2' % self.server_address[1]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.server.puts.append((self.path, json.loads(body)))
+        status = self.server.statuses.pop(0) if self.server.statuses else 200
+        self.send_response(status)
+        self.send_header('Content-Length', '2')
+        self.end_headers()
+        self.wfile.write(b'{}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def mistral():
+    servers = []
+
+    def serve(*statuses):
+        server = FakeMistral(statuses)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def store(conf):
+    store = db_api.JobStore(conf.database.connection)
+    store.upgrade()
+    return store
+
+
+def _ended_job(store, state, **values):
+    job_id = 'job-%s' % state
+    store.create_job(job_id, 'repo_job', 'default', {'git_url': 'x'},
+                     '/logs/%s.log' % job_id,
+                     callback={'mistral_action_execution_id': 'aex-1'})
+    store.update_job(job_id, state=state, **values)
+    return job_id
+
+
+def _sender(conf, store, url):
+    conf.set_override('url', url, 'mistral')
+    conf.set_override('retry_interval', 1, 'mistral')
+    sender = callbacks.MistralCallbacks(conf, store)
+    sender.start()
+    return sender
+
+
+def _wait_sent(store, job_id, timeout=10):
+    deadline = time.monotonic() + timeout
+    while store.get_job(job_id)['callback_sent_at'] is None:
+        assert time.monotonic() < deadline, 'callback not sent'
+        time.sleep(0.1)
+
+
+def test_a_succeeded_job_completes_its_action_after_mistral_recovers(
+        conf, store, mistral):
+    server = mistral(503)
+    job_id = _ended_job(store, states.SUCCEEDED, exit_code=0, commit='abc')
+    sender = _sender(conf, store, server.url)
+    try:
+        _wait_sent(store, job_id)
+    finally:
+        sender.stop()
+    assert len(server.puts) == 2            # refused once, then retried
+    path, body = server.puts[-1]
+    assert path == '/v2/action_executions/aex-1'
+    assert body['state'] == 'SUCCESS'
+    output = json.loads(body['output'])
+    assert (output['job_id'], output['exit_code'], output['commit']) == (
+        job_id, 0, 'abc')
+    assert output['log_path'] == '/logs/%s.log' % job_id
+
+
+def test_a_failed_job_is_an_error_and_a_refusal_is_not_retried(
+        conf, store, mistral):
+    server = mistral(409)
+    job_id = _ended_job(store, states.FAILED, exit_code=3,
+                        reason='The command exited with status 3.')
+    sender = _sender(conf, store, server.url)
+    try:
+        _wait_sent(store, job_id)
+        time.sleep(1.5)
+    finally:
+        sender.stop()
+    assert len(server.puts) == 1
+    body = server.puts[0][1]
+    assert body['state'] == 'ERROR'
+    assert json.loads(body['output'])['reason'] == (
+        'The command exited with status 3.')
+
+
+def test_a_running_job_is_not_reported_and_a_restart_loses_nothing(
+        conf, store, mistral):
+    server = mistral()
+    job_id = _ended_job(store, states.RUNNING)
+    sender = _sender(conf, store, server.url)
+    try:
+        time.sleep(1.5)
+    finally:
+        sender.stop()
+    assert server.puts == []
+    # It ends while Mistral cannot be reached: nothing is marked sent.
+    sender = _sender(conf, store, 'http://127.0.0.1:9/v2')
+    try:
+        store.update_job(job_id, state=states.SUCCEEDED)
+        time.sleep(1.5)
+    finally:
+        sender.stop()
+    assert store.get_job(job_id)['callback_sent_at'] is None
+    # A new controller, with Mistral back, sends what was due.
+    sender = _sender(conf, store, server.url)
+    try:
+        _wait_sent(store, job_id)
+    finally:
+        sender.stop()
+    assert [p for p, _ in server.puts] == ['/v2/action_executions/aex-1']
