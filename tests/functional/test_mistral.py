@@ -221,3 +221,37 @@ def test_an_action_run_again_for_its_execution_starts_no_second_job(
     assert again.data['job_id'] == first.data['job_id']
     other = action.run(_context(str(uuid.uuid4())))
     assert other.data['job_id'] != first.data['job_id']
+
+
+def _run_action(mistral, name, inputs):
+    """Run a synchronous action on its own; return its output."""
+    answer = requests.post(mistral + '/action_executions', json={
+        'name': name, 'input': json.dumps(inputs)}, timeout=60)
+    answer.raise_for_status()
+    execution = answer.json()
+    assert execution['state'] == 'SUCCESS', execution
+    return json.loads(execution['output'])['result']
+
+
+def test_status_cancel_and_pool_actions(mistral, mistral_farm, git_server):
+    job = mistral_farm.submit(git_url=git_server['url'], cmd='sleep 300')
+    conftest.wait_until(lambda: mistral_farm.api.get_job(job['id'])[
+        'state'] == states.RUNNING)
+    status = _run_action(mistral, 'buildfarm.job_status',
+                         {'job_id': job['id']})
+    assert (status['job_id'], status['state']) == (job['id'],
+                                                   states.RUNNING)
+    _run_action(mistral, 'buildfarm.cancel_job', {'job_id': job['id']})
+    ended = mistral_farm.wait(job['id'])
+    assert ended['state'] == states.CANCELLED
+    assert _run_action(mistral, 'buildfarm.job_status', {
+        'job_id': job['id']})['state'] == states.CANCELLED
+    pool = _run_action(mistral, 'buildfarm.pool_status',
+                       {'label': 'default'})
+    assert pool == mistral_farm.api.pool_show('default')
+    # A bad input is the action's error, with the controller's reason.
+    answer = requests.post(mistral + '/action_executions', json={
+        'name': 'buildfarm.job_status',
+        'input': json.dumps({'job_id': 'no-such-job'})}, timeout=60)
+    assert answer.json()['state'] == 'ERROR'
+    assert 'No job with id no-such-job' in answer.json()['output']
