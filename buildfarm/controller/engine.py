@@ -133,7 +133,7 @@ class Engine:
     def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB,
                callback=None):
         spec = jobspec.validate(kind, spec)
-        _check_callback(callback)
+        self._check_callback(callback)
         if kind == jobspec.BUILD_IMAGE:
             self.uploads.check()
         label = self.pools.get(spec.get('label'))
@@ -154,6 +154,22 @@ class Engine:
                  job['spec']['git_url'])
         self.wake()
         return self.job_view(job)
+
+    def _check_callback(self, callback):
+        if callback is None:
+            return
+        execution_id = isinstance(callback, dict) and callback.get(
+            'mistral_action_execution_id')
+        if not (isinstance(execution_id, str) and execution_id and
+                set(callback) == {'mistral_action_execution_id'}):
+            raise exception.InvalidJobSpec(
+                'callback must be {"mistral_action_execution_id": ID}, got '
+                '%r' % (callback,))
+        if not (self.conf.mistral.url or self.conf.mistral.cloud):
+            raise exception.InvalidJobSpec(
+                'This controller cannot complete Mistral action executions: '
+                'set its [mistral] url or cloud, or run the action with '
+                'sync: true.')
 
     def _check_local_repo(self, git_url):
         path = jobspec.local_repo_path(git_url)
@@ -658,15 +674,3 @@ class Engine:
 
 def _seconds(value):
     return datetime.timedelta(seconds=value)
-
-
-def _check_callback(callback):
-    if callback is None:
-        return
-    execution_id = isinstance(callback, dict) and callback.get(
-        'mistral_action_execution_id')
-    if not (isinstance(execution_id, str) and execution_id and
-            set(callback) == {'mistral_action_execution_id'}):
-        raise exception.InvalidJobSpec(
-            'callback must be {"mistral_action_execution_id": ID}, got %r'
-            % (callback,))

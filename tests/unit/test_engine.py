@@ -504,8 +504,12 @@ def test_a_build_whose_upload_token_cannot_be_had_ends_saying_why(
     assert not _containers(controller)
 
 
-def test_a_callback_is_kept_with_the_job_and_checked(controller, api):
+def test_a_callback_is_kept_with_the_job_and_checked(controller, api,
+                                                     conf):
     spec = {'git_url': 'https://example.com/repo.git', 'cmd': 'true'}
+    with pytest.raises(exception.InvalidJobSpec, match=r'set its \[mistral\]'):
+        api.repo_job(spec, callback={'mistral_action_execution_id': 'a'})
+    conf.set_override('url', 'http://127.0.0.1:9/v2', 'mistral')
     job = api.repo_job(spec, idempotency_key='k1', callback={
         'mistral_action_execution_id': 'aex-1'})
     assert job['callback'] == {'mistral_action_execution_id': 'aex-1'}
