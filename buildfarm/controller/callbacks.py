@@ -30,7 +30,10 @@ class MistralCallbacks:
                                         name='mistral-callbacks')
 
     def start(self):
-        self._thread.start()
+        # Without Mistral, no job can have a callback (the engine refuses
+        # them): nothing to do.
+        if self.conf.url or self.conf.cloud:
+            self._thread.start()
 
     def stop(self):
         self._stop.set()
@@ -41,12 +44,19 @@ class MistralCallbacks:
     def _run(self):
         while not self._stop.is_set():
             try:
-                for job in self.store.callbacks_due():
-                    if self._retry_at.get(job['id'], 0) <= time.monotonic():
-                        self._send(job)
+                due = self.store.callbacks_due()
             except Exception:
                 LOG.exception('Cannot read the jobs due to be reported to '
                               'Mistral.')
+                due = []
+            for job in due:
+                if self._retry_at.get(job['id'], 0) > time.monotonic():
+                    continue
+                try:
+                    self._send(job)
+                except Exception:
+                    LOG.exception('Job %s: cannot report it to Mistral.',
+                                  job['id'])
             self._wake.wait(1)
             self._wake.clear()
 

@@ -39,7 +39,9 @@ class Job(Base):
     started_at = sa.Column(sa.DateTime)
     finished_at = sa.Column(sa.DateTime)
     # Whom to tell when the job ends: {'mistral_action_execution_id': ...}.
-    callback = sa.Column(sa.JSON)
+    # (SQL NULL when there is none, not JSON null, so that queries can
+    # tell.)
+    callback = sa.Column(sa.JSON(none_as_null=True))
     # When they were told; None while the telling is due.
     callback_sent_at = sa.Column(sa.DateTime)
 

@@ -150,3 +150,12 @@ def test_a_running_job_is_not_reported_and_a_restart_loses_nothing(
     finally:
         sender.stop()
     assert [p for p, _ in server.puts] == ['/v2/action_executions/aex-1']
+
+
+def test_only_ended_jobs_with_a_callback_are_due(store):
+    store.create_job('plain', 'repo_job', 'default', {'git_url': 'x'},
+                     '/logs/plain.log')
+    store.update_job('plain', state=states.SUCCEEDED)
+    assert store.callbacks_due() == []
+    job_id = _ended_job(store, states.CANCELLED)
+    assert [j['id'] for j in store.callbacks_due()] == [job_id]
