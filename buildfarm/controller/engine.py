@@ -138,6 +138,12 @@ class Engine:
             self.uploads.check()
         label = self.pools.get(spec.get('label'))
         spec['label'] = label.name
+        if (kind == jobspec.BUILD_IMAGE and
+                not self.drivers[label.driver].builds_images):
+            raise exception.InvalidJobSpec(
+                'Nodes of label %s (driver %s) cannot build images: their '
+                'image has no runtime image archive. Use a label of the '
+                'docker driver.' % (label.name, label.driver))
         self._check_local_repo(spec['git_url'])
         job_id = str(uuid.uuid4())
         job = self.store.create_job(

@@ -81,6 +81,9 @@ class NodeDriver(abc.ABC):
 
     #: Name of the driver, as in the entry point.
     name = None
+    #: Its nodes have what build_image jobs need (the runtime image's
+    #: archive, [agent] runtime_archive).
+    builds_images = False
 
     def __init__(self, conf, transport):
         """``transport`` is the controller's RPC transport (the local

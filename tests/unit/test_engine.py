@@ -474,6 +474,18 @@ def test_a_build_needs_an_image_service(api):
                          'image_name': 'app'})
 
 
+def test_a_build_on_nodes_that_cannot_build_images_is_refused(
+        conf, controller, api, monkeypatch):
+    conf.set_override('image_endpoint', 'http://glance.example:9292/',
+                      'build_image')
+    monkeypatch.setattr(controller.drivers['fake'], 'builds_images', False)
+    with pytest.raises(exception.InvalidJobSpec,
+                       match='Nodes of label default .* cannot build images'):
+        api.build_image({'git_url': 'https://example.com/app.git',
+                         'image_name': 'app'})
+    assert controller.store.list_jobs() == []
+
+
 def test_a_build_node_gets_the_upload_target_and_the_callers_token(
         conf, controller, api):
     conf.set_override('image_endpoint', 'http://glance.example:9292/',

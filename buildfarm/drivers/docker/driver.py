@@ -38,6 +38,7 @@ CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID',
 class DockerDriver(base.NodeDriver):
 
     name = 'docker'
+    builds_images = True
 
     def __init__(self, conf, transport):
         super().__init__(conf, transport)
