@@ -100,6 +100,7 @@ class QemuNovaDriver(nova_driver.NovaDriver):
         if vm is not None and vm.poll() is None:
             vm.send_signal(signal.SIGTERM)
             vm.wait(timeout=30)
+        self.forget(node_id)
 
     def status(self, node_id, external_id):
         vm = self.vms.get(node_id)

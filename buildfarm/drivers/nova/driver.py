@@ -197,9 +197,13 @@ class NovaDriver(base.NodeDriver):
                 'Could not delete the server of node %s: %s'
                 % (node_id, _message(e)))
         finally:
-            with self._lock:
-                self._settings.pop(node_id, None)
-                self._ssh_up.pop(node_id, None)
+            self.forget(node_id)
+
+    def forget(self, node_id):
+        """Drop what is kept of a deleted node (its scanner stops)."""
+        with self._lock:
+            self._settings.pop(node_id, None)
+            self._ssh_up.pop(node_id, None)
 
     def status(self, node_id, external_id):
         from openstack import exceptions as sdk_exceptions
