@@ -23,7 +23,6 @@ class MistralCallbacks:
         self.conf = conf.mistral
         self.store = store
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._retry_at = {}
         self._endpoint = None  # (put, API root), made on first use
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -37,12 +36,11 @@ class MistralCallbacks:
 
     def stop(self):
         self._stop.set()
-        self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
 
     def _run(self):
-        while not self._stop.is_set():
+        while not self._stop.wait(1):
             try:
                 due = self.store.callbacks_due()
             except Exception:
@@ -57,8 +55,6 @@ class MistralCallbacks:
                 except Exception:
                     LOG.exception('Job %s: cannot report it to Mistral.',
                                   job['id'])
-            self._wake.wait(1)
-            self._wake.clear()
 
     def _put_function(self):
         """(put, API root): a keystoneauth session with [mistral] cloud,

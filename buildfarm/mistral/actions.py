@@ -59,13 +59,15 @@ class _ControllerAction(actions.Action):
 
 class _JobAction(_ControllerAction):
 
-    method = None   # of ControllerAPI
+    method = None       # of ControllerAPI
+    spec_fields = ()    # the inputs that make the job's spec
 
     def is_sync(self):
         return bool(self.sync)
 
     def _spec(self, context):
-        raise NotImplementedError
+        return {name: getattr(self, name) for name in self.spec_fields
+                if getattr(self, name) is not None}
 
     def _run(self, api, context):
         execution_id = context.execution.action_execution_id
@@ -87,15 +89,11 @@ class _JobAction(_ControllerAction):
         return actions.Result(error=result)
 
 
-def _present(**values):
-    return {name: value for name, value in values.items()
-            if value is not None}
-
-
 class RepoJob(_JobAction):
     """Clone ``git_url`` at ``ref`` and run ``cmd`` on a fresh node."""
 
     method = 'repo_job'
+    spec_fields = ('git_url', 'cmd', 'ref', 'timeout', 'env', 'label')
 
     def __init__(self, git_url, cmd, ref=None, timeout=None, env=None,
                  label=None, sync=False, transport_url=None):
@@ -108,10 +106,6 @@ class RepoJob(_JobAction):
         self.label = label
         self.sync = sync
 
-    def _spec(self, context):
-        return _present(git_url=self.git_url, cmd=self.cmd, ref=self.ref,
-                        timeout=self.timeout, env=self.env, label=self.label)
-
 
 class BuildImage(_JobAction):
     """Build the app at ``git_url``/``ref`` into a Glance image with a
@@ -119,6 +113,8 @@ class BuildImage(_JobAction):
     security context), which is never stored."""
 
     method = 'build_image'
+    spec_fields = ('git_url', 'image_name', 'ref', 'language_pack',
+                   'timeout', 'env', 'label')
 
     def __init__(self, git_url, image_name, ref=None, language_pack=None,
                  timeout=None, env=None, label=None, sync=False,
@@ -134,10 +130,10 @@ class BuildImage(_JobAction):
         self.sync = sync
 
     def _spec(self, context):
-        return _present(git_url=self.git_url, image_name=self.image_name,
-                        ref=self.ref, language_pack=self.language_pack,
-                        timeout=self.timeout, env=self.env, label=self.label,
-                        token=context.security.auth_token)
+        spec = super()._spec(context)
+        if context.security.auth_token:
+            spec['token'] = context.security.auth_token
+        return spec
 
 
 class JobStatus(_ControllerAction):
