@@ -1,7 +1,10 @@
 """Streaming a job's output to the controller in ordered, capped chunks."""
 
 import codecs
+import logging
 import threading
+
+LOG = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
 
@@ -22,6 +25,8 @@ class LogStream:
         # Text held back so that a secret split across two flushes is
         # still found whole.
         self._held = ''
+        # Redacted text not sent yet (a failed send keeps it here).
+        self._unsent = ''
         self._max_bytes = max_bytes
         self._interval = flush_interval
         self._decoder = codecs.getincrementaldecoder('utf-8')('replace')
@@ -78,18 +83,22 @@ class LogStream:
         return text[:len(text) - keep]
 
     def _flush(self, final=False):
-        text = self._redact(self._take(final), final)
-        while text:
-            self._send(self.seq, text[:CHUNK_BYTES])
+        self._unsent += self._redact(self._take(final), final)
+        while self._unsent:
+            self._send(self.seq, self._unsent[:CHUNK_BYTES])
             self.seq += 1
-            text = text[CHUNK_BYTES:]
+            self._unsent = self._unsent[CHUNK_BYTES:]
 
     def _loop(self):
         while not self._closed:
             self._wake.wait(self._interval)
             self._wake.clear()
             if not self._closed:
-                self._flush()
+                try:
+                    self._flush()
+                except Exception as e:
+                    LOG.warning('Log chunk %d not sent yet (%s); it is sent '
+                                'again with the next flush.', self.seq, e)
 
     def close(self):
         """Send everything still buffered; return once it is sent."""

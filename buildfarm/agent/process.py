@@ -70,24 +70,25 @@ class Command:
         # processes that left the tree can still be stopped.
         self._seen = {}
 
-    def _popen(self):
+    def _popen(self, stdout):
         kwargs = {}
         if self.user is not None and os.geteuid() == 0:
             kwargs = {'user': self.user.pw_uid, 'group': self.user.pw_gid,
                       'extra_groups': []}
         return subprocess.Popen(
             ['/bin/sh', '-c', self.cmd], cwd=self.cwd, env=self.env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=stdout,
             stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
 
-    def _read(self, pipe):
-        fd = pipe.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            if not data:
-                break
-            self.on_output(data)
-        pipe.close()
+    def _read(self, fd):
+        try:
+            while True:
+                data = os.read(fd, 65536)
+                if not data:
+                    break
+                self.on_output(data)
+        finally:
+            os.close(fd)
 
     def _remember_tree(self, proc):
         try:
@@ -98,12 +99,18 @@ class Command:
 
     def run(self, timeout, cancel_event):
         """Run to the end, the timeout or a cancel; return (how, code)."""
-        proc = self._popen()
-        _running_shells.add(proc.pid)
-        self._seen[proc.pid] = psutil.Process(proc.pid).create_time()
-        reader = threading.Thread(target=self._read, args=(proc.stdout,),
+        # The reader starts before the command: once the job's processes
+        # fill the node's pids limit, no thread could be started.
+        read_fd, write_fd = os.pipe()
+        reader = threading.Thread(target=self._read, args=(read_fd,),
                                   daemon=True)
         reader.start()
+        try:
+            proc = self._popen(write_fd)
+        finally:
+            os.close(write_fd)
+        _running_shells.add(proc.pid)
+        self._seen[proc.pid] = psutil.Process(proc.pid).create_time()
         deadline = time.monotonic() + timeout
         how = EXITED
         while True:

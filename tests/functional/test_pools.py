@@ -167,15 +167,17 @@ def small_farm(tmp_path, make_vhost, docker_client, git_server):
 
 
 def test_a_fork_bomb_and_a_memory_hog_are_contained(small_farm, git_server):
+    # exec: the job's own shell needs no fork once the bomb fills the node.
     bomb = small_farm.submit(git_url=git_server['url'], timeout=8,
-                             cmd='bomb() { bomb | bomb & }; bomb; sleep 60')
+                             cmd='bomb() { bomb | bomb & }; bomb; '
+                                 'exec sleep 60')
     hog = small_farm.submit(git_url=git_server['url'],
                             cmd='python3 -c "a = bytearray(400 * 2**20)"')
     neighbour = small_farm.submit(git_url=git_server['url'],
                                   cmd='sleep 3; echo fine')
     bomb, hog, neighbour = (small_farm.wait(j['id'])
                             for j in (bomb, hog, neighbour))
-    assert bomb['state'] == states.TIMED_OUT
+    assert bomb['state'] == states.TIMED_OUT, bomb['reason']
     assert "hit the node's process limit" in bomb['reason']
     assert (hog['state'], hog['exit_code']) == (states.FAILED, 137)
     assert 'more memory than the node has' in hog['reason']

@@ -21,6 +21,25 @@ def test_chunks_are_numbered_in_order_and_complete():
     assert not log.truncated
 
 
+def test_a_chunk_whose_send_failed_is_sent_again_in_order():
+    sent = []
+    failures = [RuntimeError("can't start new thread")]
+
+    def send(seq, text):
+        if failures:
+            raise failures.pop()
+        sent.append((seq, text))
+
+    log = logstream.LogStream(send, max_bytes=10 ** 6, flush_interval=0.01)
+    log.write(b'first\n')
+    time.sleep(0.1)
+    log.write(b'second\n')
+    log.close()
+    assert not failures
+    assert [seq for seq, _ in sent] == list(range(len(sent)))
+    assert ''.join(t for _, t in sent) == 'first\nsecond\n'
+
+
 def test_output_past_the_cap_is_dropped_with_a_marker():
     sent, send = _collect()
     log = logstream.LogStream(send, max_bytes=1000, flush_interval=0.01)
