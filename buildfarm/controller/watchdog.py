@@ -26,19 +26,22 @@ class Watchdog:
     def check_nodes(self):
         """Destroy nodes that are dead, late, silent or no longer needed."""
         now = db_api.utcnow()
+        watched = []
         for node in self.engine.store.live_nodes():
             state = node['state']
             if state == states.NODE_DELETING:
                 if not self.engine.nodes.is_deleting(node['id']):
                     self.engine.nodes.destroy(node['id'])
-                continue
-            if state == states.NODE_HELD:
+            elif state == states.NODE_HELD:
                 if node['hold_until'] is None or node['hold_until'] <= now:
                     self.engine.nodes.destroy(node['id'])
-                continue
-            if state == states.NODE_BOOTING and node['external_id'] is None:
-                continue  # its driver is still creating it
-            problem = self._node_problem(node, now)
+            elif state != states.NODE_BOOTING or node['external_id']:
+                watched.append(node)
+            # else: its driver is still creating it
+        statuses = self._statuses(watched)
+        for node in watched:
+            state = node['state']
+            problem = self._node_problem(node, statuses[node['id']], now)
             if problem is None and state == states.NODE_IN_USE:
                 reason = self._job_problem(node, now)
                 problem = reason and base.NodeStatus(False, reason)
@@ -53,15 +56,25 @@ class Watchdog:
             else:
                 self.engine.node_failed(node, problem.reason)
 
-    def _node_problem(self, node, now):
-        """A NodeStatus saying what is wrong with the node, or None."""
+    def _statuses(self, nodes):
+        """{node_id: NodeStatus}, asking each driver once."""
+        by_driver = {}
+        for node in nodes:
+            by_driver.setdefault(node['driver'], {})[node['id']] = (
+                node['external_id'])
+        statuses = {}
+        for name, driver_nodes in by_driver.items():
+            statuses.update(self.engine.drivers[name].statuses(driver_nodes))
+        return statuses
+
+    def _node_problem(self, node, status, now):
+        """A NodeStatus saying what is wrong with the node (whose driver
+        gave ``status``), or None."""
         try:
             label = self.engine.pools.get(node['label'])
         except exception.UnknownLabel:
             return base.NodeStatus(False, 'its label %s is no longer in the '
                                    'pools file' % node['label'])
-        driver = self.engine.drivers[node['driver']]
-        status = driver.status(node['id'], node['external_id'])
         if not status.alive:
             return status
         if node['state'] == states.NODE_BOOTING:

@@ -116,8 +116,18 @@ class NodeDriver(abc.ABC):
     def status(self, node_id, external_id):
         """Return a NodeStatus: is the node still there and running?
 
-        Called periodically for every live node.
+        Called periodically for every live node, through ``statuses``.
         """
+
+    def statuses(self, nodes):
+        """Return {node_id: NodeStatus} for ``nodes`` ({node_id:
+        external_id}), the driver's live nodes at each watchdog check.
+
+        Asks ``status`` for each; a driver whose cloud answers for many
+        nodes in one call overrides this.
+        """
+        return {node_id: self.status(node_id, external_id)
+                for node_id, external_id in nodes.items()}
 
     def console_log(self, node_id, external_id):
         """The last lines of the node's console, for a node that failed

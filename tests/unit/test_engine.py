@@ -203,6 +203,20 @@ def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
         api.get_job(job['id'])['wait_reason'])
 
 
+def test_the_watchdog_asks_each_driver_once_for_all_its_nodes(
+        controller, api, monkeypatch):
+    jobs = [_submit(api) for _ in range(3)]
+    booting = _booted(controller, count=3)
+    running = _run_on_new_node(controller, api, jobs[0])
+    driver = controller.engine.drivers['fake']
+    asked = []
+    monkeypatch.setattr(driver, 'statuses', lambda nodes: asked.append(
+        dict(nodes)) or {n: base.NodeStatus(True) for n in nodes})
+    controller.engine.watchdog.check_nodes()
+    assert asked == [{n['id']: n['external_id'] for n in booting}]
+    assert running['id'] in asked[0]
+
+
 def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,
                                                         conf):
     conf.set_override('max_attempts', 2, 'controller')

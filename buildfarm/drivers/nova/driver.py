@@ -205,6 +205,22 @@ class NovaDriver(base.NodeDriver):
             self._settings.pop(node_id, None)
             self._ssh_up.pop(node_id, None)
 
+    def statuses(self, nodes):
+        """One server list for all nodes; a node missing from it is
+        looked up on its own before it is called gone."""
+        from openstack import exceptions as sdk_exceptions
+        try:
+            servers = {server.id: server for server in
+                       self.conn.compute.servers(name='^' + NAME_PREFIX)}
+        except sdk_exceptions.SDKException as e:
+            LOG.warning('Cannot list the servers of %d nodes: %s',
+                        len(nodes), e)
+            return {node_id: base.NodeStatus(True) for node_id in nodes}
+        return {node_id: (self._server_status(node_id, servers[external_id])
+                          if external_id in servers
+                          else self.status(node_id, external_id))
+                for node_id, external_id in nodes.items()}
+
     def status(self, node_id, external_id):
         from openstack import exceptions as sdk_exceptions
         try:
@@ -215,10 +231,13 @@ class NovaDriver(base.NodeDriver):
         except sdk_exceptions.SDKException as e:
             LOG.warning('Node %s: cannot get its server: %s', node_id, e)
             return base.NodeStatus(True)  # Nova's trouble, not the node's
+        return self._server_status(node_id, server)
+
+    def _server_status(self, node_id, server):
         if server.status == 'ACTIVE' and self._node_setting(node_id,
                                                             'ssh_check'):
             return base.NodeStatus(True, register_by=self._watch_ssh(
-                node_id, external_id))
+                node_id, server.id))
         if server.status in ('BUILD', 'ACTIVE', 'REBOOT', 'HARD_REBOOT'):
             return base.NodeStatus(True)
         fault = (server.fault or {}).get('message', '')
