@@ -91,6 +91,7 @@ class Engine:
         self._wake.set()
         if self._loop.is_alive():
             self._loop.join()
+        self.watchdog.stop()
         self.nodes.stop()
 
     def wake(self):
@@ -472,18 +473,16 @@ class Engine:
         else:
             self.nodes.destroy(node_id)
 
-    def keep_console(self, node):
-        """Keep what a failed node's console last said, and for a node
-        whose agent never registered the agent's own logs if its driver
-        can fetch them: in the log of its job's attempt, and in ours."""
+    def keep_console(self, node, agent_logs=None):
+        """Keep what a failed node's console last said, and the agent's
+        own logs if given (fetched from a node whose agent never
+        registered): in the log of its job's attempt, and in ours."""
         driver = self.drivers[node['driver']]
         if not node['external_id']:
             return
         texts = [('console', driver.console_log(node['id'],
-                                                node['external_id']))]
-        if node['state'] == states.NODE_BOOTING:
-            texts.append(('agent log', driver.agent_logs(
-                node['id'], node['external_id'])))
+                                                node['external_id'])),
+                 ('agent log', agent_logs)]
         for what, text in texts:
             if not text:
                 continue

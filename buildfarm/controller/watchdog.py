@@ -7,6 +7,7 @@ deadline fails its job's attempt (the engine retries the job); a held
 node is destroyed when its hold expires.
 """
 
+import concurrent.futures
 import logging
 import time
 
@@ -17,11 +18,24 @@ from buildfarm import states
 
 LOG = logging.getLogger(__name__)
 
+# How long a check waits for a failed node's agent logs before moving on
+# (they are then kept at a later check).
+AGENT_LOGS_WAIT = 0.5
+
 
 class Watchdog:
 
     def __init__(self, engine):
         self.engine = engine
+        # Over SSH, fetching the agent's logs of a node that never
+        # registered can take half a minute: it happens off the control
+        # loop, and the node is handled once they are in.
+        self._fetcher = concurrent.futures.ThreadPoolExecutor(
+            2, thread_name_prefix='agent-logs')
+        self._fetching = {}  # node id -> future of its agent's logs
+
+    def stop(self):
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
 
     def check_nodes(self):
         """Destroy nodes that are dead, late, silent or no longer needed."""
@@ -39,6 +53,7 @@ class Watchdog:
                 watched.append(node)
             # else: its driver is still creating it
         statuses = self._statuses(watched)
+        failed_boots = set()
         for node in watched:
             state = node['state']
             problem = self._node_problem(node, statuses[node['id']], now)
@@ -47,7 +62,13 @@ class Watchdog:
                 problem = reason and base.NodeStatus(False, reason)
             if problem is None:
                 continue
-            self.engine.keep_console(node)
+            agent_logs = None
+            if state == states.NODE_BOOTING:
+                failed_boots.add(node['id'])
+                fetched, agent_logs = self._agent_logs(node)
+                if not fetched:
+                    continue
+            self.engine.keep_console(node, agent_logs)
             if state == states.NODE_BOOTING:
                 LOG.warning('Node %s: %s', node['id'], problem.reason)
                 self.engine.nodes.destroy(node['id'])
@@ -55,6 +76,26 @@ class Watchdog:
                                         quota=problem.capacity)
             else:
                 self.engine.node_failed(node, problem.reason)
+        for node_id in set(self._fetching) - failed_boots:
+            self._fetching.pop(node_id).cancel()  # it registered after all
+
+    def _agent_logs(self, node):
+        """(fetched, text) for the agent's logs of a node that failed to
+        boot; text is None when its driver cannot fetch them."""
+        future = self._fetching.get(node['id'])
+        if future is None:
+            driver = self.engine.drivers[node['driver']]
+            future = self._fetching[node['id']] = self._fetcher.submit(
+                driver.agent_logs, node['id'], node['external_id'])
+        if not concurrent.futures.wait([future], AGENT_LOGS_WAIT).done:
+            return False, None
+        self._fetching.pop(node['id'], None)
+        try:
+            return True, future.result()
+        except Exception as e:
+            LOG.warning('Node %s: its agent logs could not be fetched: %s',
+                        node['id'], e)
+            return True, None
 
     def _statuses(self, nodes):
         """{node_id: NodeStatus}, asking each driver once."""

@@ -8,6 +8,7 @@ import configparser
 import datetime
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -201,6 +202,33 @@ def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
         states.NODE_DELETING, states.NODE_DELETED)
     assert 'is up but its agent did not register by' in (
         api.get_job(job['id'])['wait_reason'])
+
+
+def test_a_failed_boot_is_handled_once_its_agent_logs_are_in(
+        controller, api, conf, monkeypatch):
+    conf.set_override('boot_timeout', 1, 'controller')
+    controller.pools._labels['default'].boot_timeout = 1
+    job = _submit(api)
+    slow = _booted(controller)[0]
+    driver = controller.engine.drivers[slow['driver']]
+    fetched = threading.Event()
+    monkeypatch.setattr(driver, 'agent_logs', lambda node_id, external_id: (
+        fetched.wait(10) and 'agent: Connection refused'))
+    time.sleep(1.2)
+    started = time.monotonic()
+    controller.engine.watchdog.check_nodes()
+    # The control loop did not wait for them; the node is still there.
+    assert time.monotonic() - started < 2
+    assert controller.store.get_node(slow['id'])['state'] == (
+        states.NODE_BOOTING)
+    fetched.set()
+    _wait(lambda: controller.engine.watchdog.check_nodes() or (
+        controller.store.get_node(slow['id'])['state'] != states.NODE_BOOTING))
+    assert 'did not register within 1 s' in api.get_job(
+        job['id'])['wait_reason']
+    log = controller.engine.logs.read(job['id'], 0, 10 ** 6)[0]
+    assert 'agent log of node %s' % slow['id'] in log
+    assert 'agent: Connection refused' in log
 
 
 def test_the_watchdog_asks_each_driver_once_for_all_its_nodes(
