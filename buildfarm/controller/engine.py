@@ -377,6 +377,7 @@ class Engine:
                       timings=dict(node['timings'], agent_ready=max(
                           0.0, (now - booted).total_seconds())))
         LOG.info('Node %s (%s) is ready.', node_id, node['label'])
+        self.drivers[node['driver']].registered(node_id)
         self._boot_failures.pop(node['label'], None)
         if not node['job_id']:
             if self.store.update_node_if(node_id, [states.NODE_BOOTING],

@@ -129,6 +129,9 @@ class NodeDriver(abc.ABC):
         return {node_id: self.status(node_id, external_id)
                 for node_id, external_id in nodes.items()}
 
+    def registered(self, node_id):
+        """The node's agent registered: what watched its boot may stop."""
+
     def console_log(self, node_id, external_id):
         """The last lines of the node's console, for a node that failed
         before its agent could say why; None if the driver has none."""

@@ -1,6 +1,9 @@
 """The nova driver's user data and metadata (no cloud needed)."""
 
 import base64
+import socket
+import threading
+import time
 
 import pytest
 import yaml
@@ -61,3 +64,25 @@ def test_user_data_over_novas_limit_is_a_clear_boot_error(conf, tmp_path):
     with pytest.raises(exception.NodeBootError,
                        match='point \\[node\\] ca_bundle at the extra CA'):
         nova_driver.NovaDriver(conf, None).user_data(_spec())
+
+
+def _scanners():
+    return [t for t in threading.enumerate() if t.name.startswith(
+        'ssh-scan-')]
+
+
+def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
+        conf, monkeypatch):
+    driver = nova_driver.NovaDriver(conf, None)
+    with socket.socket() as closed:
+        closed.bind(('127.0.0.1', 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setattr(driver, 'ssh_address', lambda node_id, server_id: (
+        '127.0.0.1', port))
+    assert driver._watch_ssh('node-1', 'server-1') is None
+    assert len(_scanners()) == 1
+    driver.registered('node-1')
+    deadline = time.monotonic() + 10
+    while _scanners() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _scanners()

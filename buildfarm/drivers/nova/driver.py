@@ -280,12 +280,18 @@ class NovaDriver(base.NodeDriver):
                          name='ssh-scan-%s' % node_id, daemon=True).start()
         return None
 
+    def registered(self, node_id):
+        with self._lock:
+            if self._ssh_up.get(node_id) == {}:
+                # Its agent came first: the scanner has nothing to learn.
+                self._ssh_up[node_id] = {'registered': True}
+
     def _scan(self, node_id, external_id):
         host = host_key = None
         while True:
             with self._lock:
-                if node_id not in self._ssh_up:
-                    return  # the node was deleted
+                if self._ssh_up.get(node_id) != {}:
+                    return  # the node registered or was deleted
             try:
                 if host is None:
                     host, port = self.ssh_address(node_id, external_id)
