@@ -64,6 +64,14 @@ def _booted(controller, state=states.NODE_BOOTING, count=1):
     return _wait(nodes)
 
 
+def _booting_late(controller, api, conf):
+    """A job and the node booting for it, with a boot_timeout of 1 s."""
+    conf.set_override('boot_timeout', 1, 'controller')
+    controller.pools._labels['default'].boot_timeout = 1
+    job = _submit(api)
+    return job, _booted(controller)[0]
+
+
 def _run_on_new_node(controller, api, job):
     """Register the node booted for ``job``; return it once it runs it."""
     node = _booted(controller)[0]
@@ -164,10 +172,7 @@ def test_forged_and_misdirected_messages_are_rejected(controller, api):
 
 
 def test_a_node_that_never_registers_is_replaced(controller, api, conf):
-    conf.set_override('boot_timeout', 1, 'controller')
-    controller.pools._labels['default'].boot_timeout = 1
-    job = _submit(api)
-    slow = _booted(controller)[0]
+    job, slow = _booting_late(controller, api, conf)
     time.sleep(1.2)
     controller.engine.watchdog.check_nodes()
     assert controller.store.get_node(slow['id'])['state'] in (
@@ -184,10 +189,7 @@ def test_a_node_that_never_registers_is_replaced(controller, api, conf):
 
 def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
                                                   monkeypatch):
-    conf.set_override('boot_timeout', 1, 'controller')
-    controller.pools._labels['default'].boot_timeout = 1
-    job = _submit(api)
-    late = _booted(controller)[0]
+    job, late = _booting_late(controller, api, conf)
     driver = controller.engine.drivers[late['driver']]
     register_by = db_api.utcnow() + datetime.timedelta(seconds=1.5)
     monkeypatch.setattr(driver, 'status', lambda node_id, external_id: (
@@ -206,10 +208,7 @@ def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
 
 def test_a_failed_boot_is_handled_once_its_agent_logs_are_in(
         controller, api, conf, monkeypatch):
-    conf.set_override('boot_timeout', 1, 'controller')
-    controller.pools._labels['default'].boot_timeout = 1
-    job = _submit(api)
-    slow = _booted(controller)[0]
+    job, slow = _booting_late(controller, api, conf)
     driver = controller.engine.drivers[slow['driver']]
     fetched = threading.Event()
     monkeypatch.setattr(driver, 'agent_logs', lambda node_id, external_id: (
@@ -495,10 +494,7 @@ def test_a_job_cancelled_while_its_node_boots_takes_the_node_along(
 
 
 def test_a_job_whose_boot_node_died_gets_another_node(controller, api, conf):
-    conf.set_override('boot_timeout', 1, 'controller')
-    controller.pools._labels['default'].boot_timeout = 1
-    job = _submit(api)
-    slow = _booted(controller)[0]
+    job, slow = _booting_late(controller, api, conf)
     time.sleep(1.2)
     controller.engine.watchdog.check_nodes()
     controller.engine._boot_pause.clear()
