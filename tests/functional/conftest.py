@@ -168,11 +168,17 @@ def write_config(path, transport_url, controller_id, extra=()):
     return str(path)
 
 
-def wait_until(predicate, timeout=60):
+def wait_until(predicate, timeout=60, what='condition', interval=0.5):
+    """Return the first true value of ``predicate()``; fail after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, 'condition not met'
-        time.sleep(0.5)
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, '%s not met within %d s' % (
+            what, timeout)
+        time.sleep(interval)
 
 
 def owned_containers(client, controller_id):

@@ -16,16 +16,6 @@ from buildfarm import states
 from tests.functional import conftest
 
 
-def _wait_for(predicate, timeout=60, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError('%s not met within %d s' % (what, timeout))
-
-
 @pytest.fixture
 def pool_farm(tmp_path, make_vhost, docker_client):
     conf = conftest.controller_conf(
@@ -47,16 +37,18 @@ def test_a_warm_pool_runs_a_job_on_a_node_booted_before_it(pool_farm,
                                                            git_server):
     api = pool_farm.api
     api.pool_set('default', min_ready=1)
-    _wait_for(lambda: api.pool_show('default')['nodes']['ready'] == 1,
-              what='one ready node')
+    conftest.wait_until(
+        lambda: api.pool_show('default')['nodes']['ready'] == 1,
+        what='one ready node')
     warm = [n for n in api.node_list() if n['state'] == 'ready'][0]
     job = pool_farm.run(git_url=git_server['url'], cmd='true')
     assert job['state'] == states.SUCCEEDED
     assert job['node_id'] == warm['id']
     assert warm['ready_at'] < job['created_at']
     # The pool tops itself up.
-    _wait_for(lambda: api.pool_show('default')['nodes']['ready'] == 1,
-              what='the pool topped up')
+    conftest.wait_until(
+        lambda: api.pool_show('default')['nodes']['ready'] == 1,
+        what='the pool topped up')
     assert [n['id'] for n in api.node_list()] != [warm['id']]
     metrics = urllib.request.urlopen('http://127.0.0.1:%d/metrics' %
                                      pool_farm.conf.controller.metrics_port,
@@ -71,8 +63,9 @@ def test_jobs_wait_in_order_at_max_nodes(pool_farm, git_server):
     api.pool_set('default', max_nodes=1)
     first = pool_farm.submit(git_url=git_server['url'], cmd='sleep 2')
     second = pool_farm.submit(git_url=git_server['url'], cmd='true')
-    _wait_for(lambda: api.get_job(first['id'])['state'] == states.RUNNING,
-              what='first job running')
+    conftest.wait_until(
+        lambda: api.get_job(first['id'])['state'] == states.RUNNING,
+        what='first job running')
     waiting = api.get_job(second['id'])
     assert waiting['state'] == states.QUEUED
     assert 'pool default is at max_nodes' in waiting['wait_reason']
@@ -87,8 +80,8 @@ def test_leaked_containers_are_reaped(pool_farm, docker_client):
         conftest.IMAGE, ['sleep', '300'], detach=True, init=True,
         labels={base.OWNER_LABEL: pool_farm.controller_id,
                 base.NODE_LABEL: 'unknown-node'})
-    _wait_for(lambda: not pool_farm.containers(), timeout=30,
-              what='the leaked container reaped')
+    conftest.wait_until(lambda: not pool_farm.containers(), timeout=30,
+                        what='the leaked container reaped')
     with pytest.raises(docker.errors.NotFound):
         leaked.reload()
 
@@ -117,7 +110,7 @@ def test_kill_9_of_the_controller_loses_no_job_and_leaks_no_node(
     proc = _start_controller(config_file, log)
     rng = random.Random(7)
     try:
-        _wait_for(lambda: subprocess.run(
+        conftest.wait_until(lambda: subprocess.run(
             ['buildfarm', '--config-file', config_file, 'job', 'list'],
             capture_output=True).returncode == 0, what='controller up')
         jobs = [_cli_json(config_file, 'job', 'submit', '--git-url',
@@ -135,16 +128,18 @@ def test_kill_9_of_the_controller_loses_no_job_and_leaks_no_node(
                      for j in jobs]
             return shown if all(j['state'] in states.TERMINAL
                                 for j in shown) else None
-        shown = _wait_for(all_done, timeout=240, what='every job ended')
+        shown = conftest.wait_until(all_done, timeout=240,
+                                    what='every job ended')
         assert [j['state'] for j in shown] == [states.SUCCEEDED] * 6
         for job in shown:
             with open(job['log_path']) as f:
                 text = f.read()
             assert text.count('[buildfarm] job succeeded') == 1
             assert text.count('\nend\n') == 1
-        _wait_for(lambda: not conftest.owned_containers(docker_client,
-                                                        controller_id),
-                  timeout=60, what='no node left')
+        conftest.wait_until(
+            lambda: not conftest.owned_containers(docker_client,
+                                                  controller_id),
+            timeout=60, what='no node left')
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -233,16 +228,18 @@ def test_a_node_that_loses_its_controller_ends_itself(
          ('controller', 'min_ready'): 1})
     farm = conftest.Farm(conf, docker_client)
     try:
-        _wait_for(lambda: farm.api.pool_show('default')['nodes']['ready'],
-                  what='a ready node')
+        conftest.wait_until(
+            lambda: farm.api.pool_show('default')['nodes']['ready'],
+            what='a ready node')
         container = farm.containers()[0]
     finally:
         farm.stop()   # the controller is gone; its node is not destroyed
     try:
         container.reload()
         assert container.status == 'running'
-        _wait_for(lambda: container.reload() or container.status == 'exited',
-                  timeout=40, what='the node ending itself')
+        conftest.wait_until(
+            lambda: container.reload() or container.status == 'exited',
+            timeout=40, what='the node ending itself')
         assert 'no answer from the controller' in container.logs().decode()
     finally:
         container.remove(force=True)
