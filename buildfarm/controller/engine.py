@@ -112,7 +112,9 @@ class Engine:
             if creating:
                 # The old process died while its driver created this node.
                 self.nodes.destroy(node['id'])
-            elif node['state'] == states.NODE_IN_USE and self.persistent_key:
+                continue
+            self._adopt(node)
+            if node['state'] == states.NODE_IN_USE and self.persistent_key:
                 job = self.store.get_job(node['job_id'])
                 if job['state'] == states.RUNNING:
                     # The dispatch may have been lost with the old process;
@@ -128,6 +130,13 @@ class Engine:
                     'The controller restarted before the job started and '
                     'does not store git credentials, secret_env or tokens. '
                     'Submit it again.'))
+
+    def _adopt(self, node):
+        try:
+            label = self.pools.get(node['label'])
+        except exception.UnknownLabel:
+            return  # the watchdog destroys it
+        self.drivers[node['driver']].adopt(node['id'], label.settings)
 
     # Callers
 

@@ -129,6 +129,10 @@ class NodeDriver(abc.ABC):
         return {node_id: self.status(node_id, external_id)
                 for node_id, external_id in nodes.items()}
 
+    def adopt(self, node_id, settings):
+        """After a controller restart: the node was created by an earlier
+        controller process with its label's ``settings``."""
+
     def registered(self, node_id):
         """The node's agent registered: what watched its boot may stop."""
 

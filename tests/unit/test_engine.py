@@ -359,8 +359,12 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
     first.stop()
     second = service.ControllerService(conf)
     second.drivers['fake'].client = client   # the same "Docker engine"
+    adopted = {}
+    second.drivers['fake'].adopt = adopted.__setitem__
     second.start()
     try:
+        # The driver is told whose node it is.
+        assert adopted == {node['id']: second.pools.get('default').settings}
         agent = _agent(second, node['id'])
         agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
         assert second.engine.get_job(job['id'])['state'] == states.SUCCEEDED

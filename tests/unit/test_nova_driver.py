@@ -86,3 +86,10 @@ def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
     while _scanners() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _scanners()
+
+
+def test_an_adopted_node_keeps_its_labels_ssh_settings(conf):
+    driver = nova_driver.NovaDriver(conf, None)
+    assert driver._node_setting('node-1', 'ssh_user') == 'debian'
+    driver.adopt('node-1', {'ssh_user': 'ubuntu'})
+    assert driver._node_setting('node-1', 'ssh_user') == 'ubuntu'

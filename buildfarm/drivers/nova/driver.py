@@ -46,8 +46,7 @@ class NovaDriver(base.NodeDriver):
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
-        # node id -> the label's settings, for SSH; after a controller
-        # restart the [nova] options stand in.
+        # node id -> the label's settings, for SSH.
         self._settings = {}
         # node id -> {'host_key': ..., 'register_by': ...} once SSH
         # answered, or {} while a scanner thread is trying.
@@ -279,6 +278,10 @@ class NovaDriver(base.NodeDriver):
         threading.Thread(target=self._scan, args=(node_id, external_id),
                          name='ssh-scan-%s' % node_id, daemon=True).start()
         return None
+
+    def adopt(self, node_id, settings):
+        with self._lock:
+            self._settings[node_id] = dict(settings)
 
     def registered(self, node_id):
         with self._lock:
