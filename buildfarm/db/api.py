@@ -89,11 +89,15 @@ class JobStore:
             return [_as_dict(j) for j in session.scalars(query)]
 
     def callbacks_due(self, limit=20):
-        """Ended jobs whose callback was not sent yet, oldest first."""
+        """Ended jobs whose callback was not sent yet, oldest first.
+
+        A job has finished_at once it ended; asking by it rather than by
+        state lets the database use ix_jobs_callback_due.
+        """
         query = sa.select(models.Job).where(
             models.Job.callback.is_not(None),
             models.Job.callback_sent_at.is_(None),
-            models.Job.state.in_(states.TERMINAL)).order_by(
+            models.Job.finished_at.is_not(None)).order_by(
             models.Job.finished_at).limit(limit)
         with self._session() as session:
             return [_as_dict(j) for j in session.scalars(query)]

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
 from buildfarm.controller import callbacks
 from buildfarm.db import api as db_api
@@ -159,3 +160,16 @@ def test_only_ended_jobs_with_a_callback_are_due(store):
     assert store.callbacks_due() == []
     job_id = _ended_job(store, states.CANCELLED)
     assert [j['id'] for j in store.callbacks_due()] == [job_id]
+
+
+def test_the_due_jobs_are_found_by_their_index(store):
+    statements = []
+    sa.event.listen(store.engine, 'before_cursor_execute',
+                    lambda conn, cursor, statement, params, *args:
+                    statements.append((statement, params)))
+    store.callbacks_due()
+    statement, params = statements[-1]
+    with store.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            'EXPLAIN QUERY PLAN ' + statement, params).fetchall()
+    assert 'ix_jobs_callback_due' in str(plan)

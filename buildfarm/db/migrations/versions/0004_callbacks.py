@@ -17,3 +17,7 @@ def upgrade():
     with op.batch_alter_table('jobs') as batch:
         batch.add_column(sa.Column('callback', sa.JSON))
         batch.add_column(sa.Column('callback_sent_at', sa.DateTime))
+    # As in the models, where CALLBACK_DUE says why.
+    due = sa.text('callback IS NOT NULL AND callback_sent_at IS NULL')
+    op.create_index('ix_jobs_callback_due', 'jobs', ['finished_at'],
+                    sqlite_where=due, postgresql_where=due)
