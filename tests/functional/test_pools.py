@@ -162,9 +162,10 @@ def small_farm(tmp_path, make_vhost, docker_client, git_server):
 
 
 def test_a_fork_bomb_and_a_memory_hog_are_contained(small_farm, git_server):
-    # exec: the job's own shell needs no fork once the bomb fills the node.
+    # The job's own shell forks once, before the bomb fills the node (a
+    # pipeline would fork twice, racing the bomb), then needs no fork: exec.
     bomb = small_farm.submit(git_url=git_server['url'], timeout=8,
-                             cmd='bomb() { bomb | bomb & }; bomb; '
+                             cmd='bomb() { bomb | bomb & }; (bomb) & '
                                  'exec sleep 60')
     hog = small_farm.submit(git_url=git_server['url'],
                             cmd='python3 -c "a = bytearray(400 * 2**20)"')
