@@ -136,7 +136,10 @@ class Engine:
             label = self.pools.get(node['label'])
         except exception.UnknownLabel:
             return  # the watchdog destroys it
-        self.drivers[node['driver']].adopt(node['id'], label.settings)
+        driver = self.drivers[node['driver']]
+        driver.adopt(node['id'], label.settings)
+        if node['state'] != states.NODE_BOOTING:
+            driver.registered(node['id'])
 
     # Callers
 

@@ -359,12 +359,14 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
     first.stop()
     second = service.ControllerService(conf)
     second.drivers['fake'].client = client   # the same "Docker engine"
-    adopted = {}
+    adopted, registered = {}, []
     second.drivers['fake'].adopt = adopted.__setitem__
+    second.drivers['fake'].registered = registered.append
     second.start()
     try:
-        # The driver is told whose node it is.
+        # The driver is told whose node it is, and that its agent is in.
         assert adopted == {node['id']: second.pools.get('default').settings}
+        assert registered == [node['id']]
         agent = _agent(second, node['id'])
         agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
         assert second.engine.get_job(job['id'])['state'] == states.SUCCEEDED

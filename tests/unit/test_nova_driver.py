@@ -79,12 +79,21 @@ def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
         port = closed.getsockname()[1]
     monkeypatch.setattr(driver, 'ssh_address', lambda node_id, server_id: (
         '127.0.0.1', port))
+    driver.adopt('node-1', {})
     assert driver._watch_ssh('node-1', 'server-1') is None
     assert len(_scanners()) == 1
     driver.registered('node-1')
     deadline = time.monotonic() + 10
     while _scanners() and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert not _scanners()
+
+
+def test_no_ssh_scan_starts_for_a_node_whose_agent_registered_first(conf):
+    driver = nova_driver.NovaDriver(conf, None)
+    driver.adopt('node-1', {})
+    driver.registered('node-1')
+    assert driver._watch_ssh('node-1', 'server-1') is None
     assert not _scanners()
 
 

@@ -285,8 +285,9 @@ class NovaDriver(base.NodeDriver):
 
     def registered(self, node_id):
         with self._lock:
-            if self._ssh_up.get(node_id) == {}:
-                # Its agent came first: the scanner has nothing to learn.
+            if node_id in self._settings:  # not deleted meanwhile
+                # A scan running, or one a later status would start, has
+                # nothing left to learn.
                 self._ssh_up[node_id] = {'registered': True}
 
     def _scan(self, node_id, external_id):
