@@ -16,6 +16,10 @@ from buildfarm.mistral import results
 
 LOG = logging.getLogger(__name__)
 
+# Answers that may change without the job changing: Mistral busy or down,
+# or the controller's credentials refused (fixed by the operator).
+RETRIED_STATUSES = (401, 403, 408, 429)
+
 
 class MistralCallbacks:
 
@@ -89,7 +93,7 @@ class MistralCallbacks:
             status = answer.status_code
         except Exception as e:
             status, answer = None, e
-        if status is None or status >= 500:
+        if status is None or status >= 500 or status in RETRIED_STATUSES:
             LOG.warning('Job %s: cannot complete Mistral action execution '
                         '%s yet (%s); retrying in %d s.', job['id'],
                         execution_id, answer if status is None else
@@ -99,8 +103,8 @@ class MistralCallbacks:
                                          self.conf.retry_interval)
             return
         if status >= 400:
-            # Mistral will never take it (the execution is gone or already
-            # complete): retrying would not help.
+            # Mistral will never take it (e.g. the execution is gone or
+            # already complete): retrying would not help.
             LOG.error('Job %s: Mistral refused the result for action '
                       'execution %s: %d %s', job['id'], execution_id,
                       status, answer.text[:500])

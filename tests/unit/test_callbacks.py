@@ -89,9 +89,10 @@ def _wait_sent(store, job_id, timeout=10):
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize('refusal', [503, 401])
 def test_a_succeeded_job_completes_its_action_after_mistral_recovers(
-        conf, store, mistral):
-    server = mistral(503)
+        conf, store, mistral, refusal):
+    server = mistral(refusal)
     job_id = _ended_job(store, states.SUCCEEDED, exit_code=0, commit='abc')
     sender = _sender(conf, store, server.url)
     try:
