@@ -24,3 +24,34 @@ NODE_LIVE = frozenset([NODE_BOOTING, NODE_READY, NODE_IN_USE, NODE_HELD,
                        NODE_DELETING])
 NODE_STATES = (NODE_BOOTING, NODE_READY, NODE_IN_USE, NODE_DELETING,
                NODE_HELD, NODE_FAILED)
+
+# The only state changes there are: {from: {to, ...}}. db.api's
+# transition_job and transition_node apply them, each as one conditional
+# UPDATE, so that of two writers racing for a row exactly one wins.
+JOB_TRANSITIONS = {
+    # Given to a node; ended before it started (cancelled, or it could not
+    # be handed over).
+    QUEUED: frozenset([RUNNING, CANCELLED, ERROR]),
+    # Its node failed: back in the queue for a fresh node, or ended.
+    RUNNING: frozenset([QUEUED]) | TERMINAL,
+}
+NODE_TRANSITIONS = {
+    # Its agent registered (idle, or with the job it was booted for); its
+    # driver could not create it; it is destroyed.
+    NODE_BOOTING: frozenset([NODE_READY, NODE_IN_USE, NODE_FAILED,
+                             NODE_DELETING]),
+    NODE_READY: frozenset([NODE_IN_USE, NODE_HELD, NODE_DELETING]),
+    # Back to ready when its job was cancelled before it was handed over;
+    # held after its job when an operator asked.
+    NODE_IN_USE: frozenset([NODE_READY, NODE_HELD, NODE_DELETING]),
+    # Held again: the hold is extended.
+    NODE_HELD: frozenset([NODE_HELD, NODE_DELETING]),
+    # Deleting again: the driver's last attempt failed.
+    NODE_DELETING: frozenset([NODE_DELETING, NODE_DELETED]),
+}
+
+
+def sources(transitions, to_state):
+    """The states from which ``to_state`` may be entered."""
+    return frozenset(s for s, targets in transitions.items()
+                     if to_state in targets)

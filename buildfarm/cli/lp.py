@@ -105,7 +105,7 @@ class CheckPack(lister.Lister):
             controller = service.ControllerService(conf)
             controller.start()
             api = common.client(conf, controller.transport)
-            target = controller.engine.uploads.target({})
+            target = controller.uploads.target({})
             rows = [self._check(api, target, pack, name, source, workdir,
                                 args.probe_timeout)
                     for name, source in apps]

@@ -33,7 +33,7 @@ class MistralCallbacks:
                                         name='mistral-callbacks')
 
     def start(self):
-        # Without Mistral, no job can have a callback (the engine refuses
+        # Without Mistral, no job can have a callback (submission refuses
         # them): nothing to do.
         if self.conf.url or self.conf.cloud:
             self._thread.start()

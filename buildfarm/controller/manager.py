@@ -9,103 +9,105 @@ _expected = rpc.expected_exceptions(exception.BuildfarmError)
 
 
 class ControllerManager:
-    """Endpoints for callers; see ``rpcapi.ControllerAPI``."""
+    """Endpoints for callers and operators; see ``rpcapi.ControllerAPI``.
+    """
 
     target = rpc.target(rpcapi.ControllerAPI.RPC_API_VERSION)
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, jobs, operators):
+        self.jobs = jobs
+        self.operators = operators
 
     @_expected
     def repo_job(self, context, spec, idempotency_key=None, callback=None):
-        return self.engine.submit(spec, idempotency_key=idempotency_key,
-                                  callback=callback)
+        return self.jobs.submit(spec, idempotency_key=idempotency_key,
+                                callback=callback)
 
     @_expected
     def build_image(self, context, spec, idempotency_key=None,
                     callback=None):
-        return self.engine.submit(spec, idempotency_key=idempotency_key,
-                                  kind=jobspec.BUILD_IMAGE,
-                                  callback=callback)
+        return self.jobs.submit(spec, idempotency_key=idempotency_key,
+                                kind=jobspec.BUILD_IMAGE,
+                                callback=callback)
 
     @_expected
     def get_job(self, context, job_id):
-        return self.engine.get_job(job_id)
+        return self.jobs.get_job(job_id)
 
     @_expected
     def list_jobs(self, context, state=None, limit=None):
-        return self.engine.list_jobs(state=state, limit=limit)
+        return self.jobs.list_jobs(state=state, limit=limit)
 
     @_expected
     def cancel_job(self, context, job_id):
-        return self.engine.cancel(job_id)
+        return self.jobs.cancel(job_id)
 
     @_expected
     def get_log(self, context, job_id, offset=0, length=65536):
-        return self.engine.get_log(job_id, offset, length)
+        return self.jobs.get_log(job_id, offset, length)
 
     @_expected
     def pool_list(self, context):
-        return self.engine.pool_list()
+        return self.operators.pool_list()
 
     @_expected
     def pool_show(self, context, label):
-        return self.engine.pool_show(label)
+        return self.operators.pool_show(label)
 
     @_expected
     def pool_set(self, context, label, min_ready=None, max_nodes=None):
-        return self.engine.pool_set(label, min_ready=min_ready,
-                                    max_nodes=max_nodes)
+        return self.operators.pool_set(label, min_ready=min_ready,
+                                       max_nodes=max_nodes)
 
     @_expected
     def node_list(self, context):
-        return self.engine.node_list()
+        return self.operators.node_list()
 
     @_expected
     def node_hold(self, context, node_id, seconds):
-        return self.engine.node_hold(node_id, seconds)
+        return self.operators.node_hold(node_id, seconds)
 
     @_expected
     def node_delete(self, context, node_id):
-        return self.engine.node_delete(node_id)
+        return self.operators.node_delete(node_id)
 
 
 class NodeCallbackManager:
     """Endpoints for agents; see ``rpcapi.NodeCallbackAPI``.
 
-    Each message is checked against the node's secret before the engine
-    sees it; a message that fails is dropped with AgentAuthError.
+    Each message is checked against the node's secret before anything
+    else; a message that fails is dropped with AgentAuthError.
     """
 
     target = rpc.target(rpcapi.NodeCallbackAPI.RPC_API_VERSION,
                         namespace=rpcapi.NODE_NAMESPACE)
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, agents):
+        self.agents = agents
 
     @_expected
     def agent_ready(self, context, node_id, facts, auth, job_id=None):
         signed = {'node_id': node_id, 'facts': facts}
         if job_id is not None:
             signed['job_id'] = job_id
-        self.engine.verify(node_id, 'agent_ready', signed, auth)
-        return self.engine.agent_ready(node_id, facts, job_id)
+        self.agents.verify(node_id, 'agent_ready', signed, auth)
+        return self.agents.agent_ready(node_id, facts, job_id)
 
     @_expected
     def heartbeat(self, context, node_id, job_id, facts, auth):
-        self.engine.verify(node_id, 'heartbeat', {
+        self.agents.verify(node_id, 'heartbeat', {
             'node_id': node_id, 'job_id': job_id, 'facts': facts}, auth)
-        return self.engine.heartbeat(node_id, job_id, facts)
+        return self.agents.heartbeat(node_id, job_id, facts)
 
     @_expected
     def log_chunk(self, context, node_id, job_id, seq, data, auth):
-        self.engine.verify(node_id, 'log_chunk', {
+        self.agents.verify(node_id, 'log_chunk', {
             'node_id': node_id, 'job_id': job_id, 'seq': seq, 'data': data},
             auth)
-        return self.engine.log_chunk(node_id, job_id, seq, data)
+        return self.agents.log_chunk(node_id, job_id, seq, data)
 
     @_expected
     def report(self, context, node_id, job_id, result, auth):
-        self.engine.verify(node_id, 'report', {
+        self.agents.verify(node_id, 'report', {
             'node_id': node_id, 'job_id': job_id, 'result': result}, auth)
-        return self.engine.report(node_id, job_id, result)
+        return self.agents.report(node_id, job_id, result)

@@ -1,13 +1,16 @@
 """Nodes: booting them for a label's pool, destroying them, finding leaks.
 
-The engine decides when to boot and what to destroy; this module does it
-through the label's driver, off the control loop (launcher and deleter
-thread pools), and keeps the node rows true.
+The scheduler and the lifecycle decide when to boot and what to destroy;
+this module does it through the label's driver, off the control loop
+(launcher and deleter thread pools), and keeps the node rows true. How a
+boot ended comes back to the scheduler as a value (``boot_results``).
 """
 
 import concurrent.futures
+import dataclasses
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -21,20 +24,28 @@ from buildfarm import states
 LOG = logging.getLogger(__name__)
 
 
+@dataclasses.dataclass
+class BootFailure:
+    """A node of ``label`` could not be booted."""
+
+    label: str
+    reason: str
+    # The cloud lacked quota or capacity (jobs wait rather than fail).
+    quota: bool
+
+
 class NodeKeeper:
 
-    def __init__(self, conf, store, drivers, node_key, on_boot_failure,
-                 on_change, metrics):
-        """``node_key`` derives each node's secret;
-        ``on_boot_failure(label, reason, quota)`` and ``on_change()`` tell
-        the engine what happened."""
+    def __init__(self, conf, store, drivers, node_key, wake, metrics):
+        """``node_key`` derives each node's secret; ``wake()`` tells the
+        scheduler that a boot or a deletion ended."""
         self.conf = conf
         self.store = store
         self.drivers = drivers
         self._key = node_key
-        self._on_boot_failure = on_boot_failure
-        self._on_change = on_change
+        self._wake = wake
         self._metrics = metrics
+        self._boot_failures = queue.SimpleQueue()
         self._launcher = concurrent.futures.ThreadPoolExecutor(
             16, thread_name_prefix='launcher')
         self._deleter = concurrent.futures.ThreadPoolExecutor(
@@ -100,12 +111,19 @@ class NodeKeeper:
                 LOG.warning('Node %s (%s) failed to boot: %s', node_id,
                             label.name, reason)
             self._cleanup_failed(node_id, label.driver)
-            self._on_boot_failure(label.name, reason, quota)
+            self._boot_failures.put(BootFailure(label.name, reason, quota))
         else:
             self.store.update_node(node_id, external_id=external_id,
                                    timings={'node_boot':
                                             time.monotonic() - start})
-        self._on_change()
+        self._wake()
+
+    def boot_failures(self):
+        """The boots that failed since the last call (BootFailure)."""
+        failures = []
+        while not self._boot_failures.empty():
+            failures.append(self._boot_failures.get())
+        return failures
 
     def _cleanup_failed(self, node_id, driver):
         try:
@@ -113,37 +131,43 @@ class NodeKeeper:
         except exception.BuildfarmError:
             LOG.exception('Node %s: cleanup after a failed boot failed; the '
                           'reaper will find it.', node_id)
-        self.store.update_node(node_id, state=states.NODE_FAILED,
-                               deleted_at=db_api.utcnow())
+        # Unless it is being destroyed already.
+        self.store.transition_node(node_id, states.NODE_FAILED,
+                                   deleted_at=db_api.utcnow())
 
     # Destroying
 
-    def destroy(self, node_id):
-        """Destroy a node (in the background); idempotent."""
+    def destroy(self, node_id, from_states=None):
+        """Destroy a node (in the background), if it is in one of
+        ``from_states`` (default: any live state); idempotent. False if
+        it was not."""
         with self._lock:
             if node_id in self._deleting:
-                return
+                return True
             self._deleting.add(node_id)
-        node = self.store.update_node(node_id, state=states.NODE_DELETING)
-        if node is None:
+        node = self.store.transition_node(node_id, states.NODE_DELETING,
+                                          from_states)
+        if node is None:  # gone already, or moved on
             with self._lock:
                 self._deleting.discard(node_id)
-            return
+            return False
         try:
             self._deleter.submit(self._delete, node)
         except RuntimeError:  # shutting down: delete in this thread
             self._delete(node)
+        return True
 
-    def is_deleting(self, node_id):
+    def deleting(self):
+        """Ids of the nodes whose deletion is under way."""
         with self._lock:
-            return node_id in self._deleting
+            return set(self._deleting)
 
     def _delete(self, node):
         try:
             self.drivers[node['driver']].delete(node['id'],
                                                 node['external_id'])
-            self.store.update_node(node['id'], state=states.NODE_DELETED,
-                                   deleted_at=db_api.utcnow())
+            self.store.transition_node(node['id'], states.NODE_DELETED,
+                                       deleted_at=db_api.utcnow())
             LOG.info('Node %s deleted.', node['id'])
         except Exception:
             # Left in "deleting": the control loop tries again.
@@ -152,7 +176,7 @@ class NodeKeeper:
         finally:
             with self._lock:
                 self._deleting.discard(node['id'])
-        self._on_change()
+        self._wake()
 
     # Leaks
 

@@ -1,14 +1,32 @@
-"""The controller service: job store, node driver, engine and RPC server."""
+"""The controller service: wires the job store, pools, drivers and the
+controller's parts together, and serves them over RPC.
+
+Who calls whom, one way only::
+
+    RPC endpoints (manager) -> jobs, operators, agents
+    scheduler (control loop) -> watchdog (findings), lifecycle
+    jobs, operators, agents, scheduler -> lifecycle -> nodes, store
+"""
 
 import logging
 
+from buildfarm.agent import rpcapi as agent_rpcapi
+from buildfarm.common import auth
 from buildfarm.common import rpc
+from buildfarm.controller import agents
 from buildfarm.controller import callbacks
-from buildfarm.controller import engine as engine_mod
+from buildfarm.controller import consoles
+from buildfarm.controller import jobs
+from buildfarm.controller import lifecycle
 from buildfarm.controller import logstore
 from buildfarm.controller import manager
+from buildfarm.controller import memory
 from buildfarm.controller import metrics
+from buildfarm.controller import nodes
+from buildfarm.controller import operators
 from buildfarm.controller import pools
+from buildfarm.controller import scheduler
+from buildfarm.controller import uploads
 from buildfarm.db import api as db_api
 from buildfarm import drivers
 
@@ -27,20 +45,43 @@ class ControllerService:
                         for name in self.pools.drivers()}
         self.metrics = metrics.Metrics()
         self.metrics.watch(self.store, self.pools)
-        self.engine = engine_mod.Engine(
-            conf, self.store, self.pools, self.drivers,
-            logstore.LogStore(conf.controller.log_dir), self.transport,
-            self.metrics)
+        self.memory = memory.Memory()
+        self.logs = logstore.LogStore(conf.controller.log_dir)
+        self.uploads = uploads.UploadTargets(conf)
+        node_key = conf.controller.node_secret_key or auth.new_key()
+        # The scheduler is made last but woken by all: a late binding.
+        self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
+                                      node_key, self._wake, self.metrics)
+        self.consoles = consoles.Consoles(self.drivers, self.logs)
+        self.lifecycle = lifecycle.Lifecycle(
+            conf, self.store, self.nodes, self.logs, self.metrics,
+            self.memory, agent_rpcapi.AgentAPI(self.transport),
+            self.uploads, self.consoles, self._wake)
+        self.jobs = jobs.Jobs(
+            conf, self.store, self.pools, self.drivers, self.logs,
+            self.memory, self.lifecycle.agents, self.uploads, self.lifecycle)
+        self.operators = operators.Operators(self.store, self.pools,
+                                             self.lifecycle)
+        self.agents = agents.AgentCallbacks(
+            self.store, self.drivers, self.nodes, self.logs, self.metrics,
+            self.memory, self.lifecycle, node_key)
+        self.scheduler = scheduler.Scheduler(
+            conf, self.store, self.pools, self.drivers, self.nodes,
+            self.lifecycle, self.memory, self.metrics,
+            persistent_key=bool(conf.controller.node_secret_key))
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
-            [manager.ControllerManager(self.engine),
-             manager.NodeCallbackManager(self.engine)])
+            [manager.ControllerManager(self.jobs, self.operators),
+             manager.NodeCallbackManager(self.agents)])
         self.callbacks = callbacks.MistralCallbacks(conf, self.store)
         self._started = False
 
+    def _wake(self):
+        self.scheduler.wake()
+
     def start(self):
-        self.engine.start()
+        self.scheduler.start()
         self.callbacks.start()
         self.server.start()
         self._started = True
@@ -55,7 +96,9 @@ class ControllerService:
         if self._started:
             self.server.stop()
             self.server.wait()
-        self.engine.stop()
+        self.scheduler.stop()
+        self.consoles.stop()
+        self.nodes.stop()
         self.callbacks.stop()
         self.metrics.stop()
         LOG.info('Controller %s stopped.', self.conf.controller.controller_id)

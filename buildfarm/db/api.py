@@ -122,13 +122,28 @@ class JobStore:
         with self._session() as session:
             return dict(session.execute(query).all())
 
+    def transition_job(self, job_id, to_state, from_states=None,
+                       timings=None, **values):
+        """Move a job to ``to_state`` if states.JOB_TRANSITIONS allows it
+        from its current state (and that state is one of ``from_states``,
+        when given); return the new row, or None if someone else moved it
+        first. ``timings`` is merged into the stored timings."""
+        allowed = states.sources(states.JOB_TRANSITIONS, to_state)
+        if from_states is not None:
+            allowed &= frozenset(from_states)
+        return self._update_job(job_id, allowed, timings,
+                                state=to_state, **values)
+
     def update_job(self, job_id, expected_states=None, timings=None,
                    **values):
-        """Update a job; return the new row, or None if its state was not
-        one of ``expected_states`` (someone else moved it first).
+        """Update a job's other fields (never its state: see
+        transition_job); None if its state is not one of
+        ``expected_states``."""
+        if 'state' in values:
+            raise ValueError('A job\'s state changes by transition_job.')
+        return self._update_job(job_id, expected_states, timings, **values)
 
-        ``timings`` is merged into the stored timings.
-        """
+    def _update_job(self, job_id, expected_states, timings, **values):
         now = utcnow()
         with self._session.begin() as session:
             job = session.get(models.Job, job_id)
@@ -142,7 +157,7 @@ class JobStore:
             # A conditional UPDATE, so that of two threads racing to end a
             # job exactly one wins.
             stmt = sa.update(models.Job).where(models.Job.id == job_id)
-            if expected_states:
+            if expected_states is not None:
                 stmt = stmt.where(models.Job.state.in_(expected_states))
             if session.execute(stmt.values(**values)).rowcount == 0:
                 return None
@@ -173,22 +188,30 @@ class JobStore:
             node = session.get(models.Node, node_id)
             return _as_dict(node) if node else None
 
-    def update_node(self, node_id, **values):
-        with self._session.begin() as session:
-            node = session.get(models.Node, node_id)
-            if node is None:
-                return None
-            for key, value in values.items():
-                setattr(node, key, value)
-            return _as_dict(node)
+    def transition_node(self, node_id, to_state, from_states=None,
+                        **values):
+        """Move a node to ``to_state`` if states.NODE_TRANSITIONS allows
+        it from its current state (and that state is one of
+        ``from_states``, when given); return the new row or None."""
+        allowed = states.sources(states.NODE_TRANSITIONS, to_state)
+        if from_states is not None:
+            allowed &= frozenset(from_states)
+        return self._update_node(node_id, allowed, state=to_state,
+                                 **values)
 
-    def update_node_if(self, node_id, expected_states, **values):
-        """Update a node only from one of ``expected_states``; return the
-        new row or None."""
+    def update_node(self, node_id, expected_states=None, **values):
+        """Update a node's other fields (never its state: see
+        transition_node); None if it is gone or its state is not one of
+        ``expected_states``."""
+        if 'state' in values:
+            raise ValueError('A node\'s state changes by transition_node.')
+        return self._update_node(node_id, expected_states, **values)
+
+    def _update_node(self, node_id, expected_states, **values):
         with self._session.begin() as session:
-            stmt = sa.update(models.Node).where(
-                models.Node.id == node_id,
-                models.Node.state.in_(expected_states))
+            stmt = sa.update(models.Node).where(models.Node.id == node_id)
+            if expected_states is not None:
+                stmt = stmt.where(models.Node.state.in_(expected_states))
             if session.execute(stmt.values(**values)).rowcount == 0:
                 return None
         return self.get_node(node_id)

@@ -190,7 +190,7 @@ def test_a_node_that_never_registers_is_deleted_with_its_console_kept(
                                         'booted')
         assert 'did not register within 3 s' in job['reason']
         assert 'FAKE CONSOLE OUTPUT' in farm.log(job['id'])
-        nodes = farm.service.engine.drivers['nova']
+        nodes = farm.service.drivers['nova']
         conftest.wait_until(lambda: not nodes.list_owned())
     finally:
         farm.stop()
@@ -199,13 +199,13 @@ def test_a_node_that_never_registers_is_deleted_with_its_console_kept(
 def test_a_leaked_server_is_reaped(nova, tmp_path, docker_client):
     farm = conftest.Farm(_nova_conf(tmp_path), docker_client)
     try:
-        drv = farm.service.engine.drivers['nova']
+        drv = farm.service.drivers['nova']
         leak = _spec()
         server_id = drv.create(leak)
-        engine = farm.service.engine
-        engine.tick(force=True)     # first sighting
+        scheduler = farm.service.scheduler
+        scheduler.tick(force=True)     # first sighting
         assert nova.compute.find_server(server_id) is not None
-        engine.tick(force=True)     # second: reaped
+        scheduler.tick(force=True)     # second: reaped
         conftest.wait_until(
             lambda: nova.compute.find_server(server_id) is None)
         assert drv.list_owned() == {}

@@ -25,8 +25,17 @@ def conf(tmp_path):
     rpc.forget_transport(url)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'boot_timeout(seconds): the controller fixture\'s '
+        'default label gets this boot_timeout')
+
+
 @pytest.fixture
-def controller(conf):
+def controller(conf, request):
+    marker = request.node.get_closest_marker('boot_timeout')
+    if marker is not None:
+        conf.set_override('boot_timeout', marker.args[0], 'controller')
     ctl = service.ControllerService(conf)
     ctl.start()
     yield ctl

@@ -70,7 +70,9 @@ def _ended_job(store, state, **values):
     store.create_job(job_id, 'repo_job', 'default', {'git_url': 'x'},
                      '/logs/%s.log' % job_id,
                      callback={'mistral_action_execution_id': 'aex-1'})
-    store.update_job(job_id, state=state, **values)
+    store.transition_job(job_id, states.RUNNING)
+    if state != states.RUNNING:
+        store.transition_job(job_id, state, **values)
     return job_id
 
 
@@ -140,7 +142,7 @@ def test_a_running_job_is_not_reported_and_a_restart_loses_nothing(
     # It ends while Mistral cannot be reached: nothing is marked sent.
     sender = _sender(conf, store, 'http://127.0.0.1:9/v2')
     try:
-        store.update_job(job_id, state=states.SUCCEEDED)
+        store.transition_job(job_id, states.SUCCEEDED)
         time.sleep(1.5)
     finally:
         sender.stop()
@@ -157,7 +159,7 @@ def test_a_running_job_is_not_reported_and_a_restart_loses_nothing(
 def test_only_ended_jobs_with_a_callback_are_due(store):
     store.create_job('plain', 'repo_job', 'default', {'git_url': 'x'},
                      '/logs/plain.log')
-    store.update_job('plain', state=states.SUCCEEDED)
+    store.transition_job('plain', states.CANCELLED)
     assert store.callbacks_due() == []
     job_id = _ended_job(store, states.CANCELLED)
     assert [j['id'] for j in store.callbacks_due()] == [job_id]

@@ -1,4 +1,4 @@
-"""The controller engine over the fake:// transport with the fake driver.
+"""The controller over the fake:// transport with the fake driver.
 
 The tests play the agent: they sign messages with the node's secret
 exactly as an agent does, through the real NodeCallbackAPI.
@@ -65,9 +65,8 @@ def _booted(controller, state=states.NODE_BOOTING, count=1):
 
 
 def _booting_late(controller, api, conf):
-    """A job and the node booting for it, with a boot_timeout of 1 s."""
-    conf.set_override('boot_timeout', 1, 'controller')
-    controller.pools._labels['default'].boot_timeout = 1
+    """A job and the node booting for it (a test marked boot_timeout(1))."""
+    assert controller.pools.get('default').boot_timeout == 1
     job = _submit(api)
     return job, _booted(controller)[0]
 
@@ -75,7 +74,8 @@ def _booting_late(controller, api, conf):
 def _run_on_new_node(controller, api, job):
     """Register the node booted for ``job``; return it once it runs it."""
     node = _booted(controller)[0]
-    assert _agent(controller, node['id']).agent_ready({'cpus': 2})
+    answer = _agent(controller, node['id']).agent_ready({'cpus': 2})
+    assert answer == {'ack': True, 'job_id': job['id']}
     _wait(lambda: api.get_job(job['id'])['state'] == states.RUNNING)
     return controller.store.get_node(node['id'])
 
@@ -138,7 +138,7 @@ def test_jobs_wait_in_order_at_max_nodes_and_say_why(controller, api):
 def test_pool_changes_survive_a_restart(conf):
     first = service.ControllerService(conf)
     first.start()
-    first.engine.pool_set('default', min_ready=0, max_nodes=3)
+    first.operators.pool_set('default', min_ready=0, max_nodes=3)
     first.stop()
     second = service.ControllerService(conf)
     try:
@@ -171,61 +171,64 @@ def test_forged_and_misdirected_messages_are_rejected(controller, api):
     assert api.get_job(job1['id'])['state'] == states.RUNNING
 
 
+@pytest.mark.boot_timeout(1)
 def test_a_node_that_never_registers_is_replaced(controller, api, conf):
     job, slow = _booting_late(controller, api, conf)
     time.sleep(1.2)
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     assert controller.store.get_node(slow['id'])['state'] in (
         states.NODE_DELETING, states.NODE_DELETED)
     job = api.get_job(job['id'])
     assert job['state'] == states.QUEUED
     assert 'did not register within 1 s' in job['wait_reason']
     # After the back-off, a fresh node is booted for it.
-    controller.engine._boot_pause.clear()
-    controller.engine.wake()
+    controller.memory.pauses.clear()
+    controller.scheduler.wake()
     fresh = _booted(controller)[0]
     assert fresh['id'] != slow['id']
 
 
+@pytest.mark.boot_timeout(1)
 def test_a_node_that_is_up_gets_until_register_by(controller, api, conf,
                                                   monkeypatch):
     job, late = _booting_late(controller, api, conf)
-    driver = controller.engine.drivers[late['driver']]
+    driver = controller.drivers[late['driver']]
     register_by = db_api.utcnow() + datetime.timedelta(seconds=1.5)
     monkeypatch.setattr(driver, 'status', lambda node_id, external_id: (
         base.NodeStatus(True, register_by=register_by)))
     time.sleep(1.2)     # past boot_timeout, not past register_by
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     assert controller.store.get_node(late['id'])['state'] == (
         states.NODE_BOOTING)
     time.sleep(0.5)     # past register_by
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     assert controller.store.get_node(late['id'])['state'] in (
         states.NODE_DELETING, states.NODE_DELETED)
     assert 'is up but its agent did not register by' in (
         api.get_job(job['id'])['wait_reason'])
 
 
+@pytest.mark.boot_timeout(1)
 def test_a_failed_boot_is_handled_once_its_agent_logs_are_in(
         controller, api, conf, monkeypatch):
     job, slow = _booting_late(controller, api, conf)
-    driver = controller.engine.drivers[slow['driver']]
+    driver = controller.drivers[slow['driver']]
     fetched = threading.Event()
     monkeypatch.setattr(driver, 'agent_logs', lambda node_id, external_id: (
         fetched.wait(10) and 'agent: Connection refused'))
     time.sleep(1.2)
     started = time.monotonic()
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     # The control loop did not wait for them; the node is still there.
     assert time.monotonic() - started < 2
     assert controller.store.get_node(slow['id'])['state'] == (
         states.NODE_BOOTING)
     fetched.set()
-    _wait(lambda: controller.engine.watchdog.check_nodes() or (
+    _wait(lambda: controller.scheduler.check_nodes() or (
         controller.store.get_node(slow['id'])['state'] != states.NODE_BOOTING))
     assert 'did not register within 1 s' in api.get_job(
         job['id'])['wait_reason']
-    log = controller.engine.logs.read(job['id'], 0, 10 ** 6)[0]
+    log = controller.logs.read(job['id'], 0, 10 ** 6)[0]
     assert 'agent log of node %s' % slow['id'] in log
     assert 'agent: Connection refused' in log
 
@@ -235,11 +238,11 @@ def test_the_watchdog_asks_each_driver_once_for_all_its_nodes(
     jobs = [_submit(api) for _ in range(3)]
     booting = _booted(controller, count=3)
     running = _run_on_new_node(controller, api, jobs[0])
-    driver = controller.engine.drivers['fake']
+    driver = controller.drivers['fake']
     asked = []
     monkeypatch.setattr(driver, 'statuses', lambda nodes: asked.append(
         dict(nodes)) or {n: base.NodeStatus(True) for n in nodes})
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     assert asked == [{n['id']: n['external_id'] for n in booting}]
     assert running['id'] in asked[0]
 
@@ -251,7 +254,7 @@ def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,
     for attempt in (1, 2):
         node = _run_on_new_node(controller, api, job)
         _containers(controller)[node['external_id']].kill(137)
-        controller.engine.watchdog.check_nodes()
+        controller.scheduler.check_nodes()
         seen = api.get_job(job['id'])
         assert seen['attempt'] == attempt
     assert seen['state'] == states.ERROR
@@ -267,8 +270,8 @@ def test_a_missing_worker_image_ends_the_job_with_advice(controller, api,
     conf.set_override('max_attempts', 2, 'controller')
     job = _submit(api)
     _wait(lambda: api.get_job(job['id'])['attempt'] == 1)
-    controller.engine._boot_pause.clear()
-    controller.engine.wake()
+    controller.memory.pauses.clear()
+    controller.scheduler.wake()
     job = _wait(lambda: (lambda j: j if j['state'] in states.TERMINAL
                          else None)(api.get_job(job['id'])))
     assert job['state'] == states.ERROR
@@ -286,7 +289,7 @@ def test_cancel_while_queued_or_running(controller, api, conf):
     assert api.cancel_job(queued['id'])['state'] == states.CANCELLED
     assert api.cancel_job(job['id'])['state'] == states.RUNNING
     time.sleep(1.2)   # the agent never confirms
-    controller.engine.watchdog.check_nodes()
+    controller.scheduler.check_nodes()
     job = api.get_job(job['id'])
     assert job['state'] == states.CANCELLED
     assert 'did not confirm' in job['reason']
@@ -318,16 +321,16 @@ def test_hold_keeps_a_node_after_its_job(controller, api):
 
 
 def test_leaked_containers_are_reaped_on_second_sighting(controller):
-    controller.engine.stop()   # no control loop reaping behind our back
+    controller.scheduler.stop()   # no control loop reaping behind our back
     driver = controller.drivers['fake']
     client = driver.client
     leaked = client.containers.create(
         image=controller.conf.docker.image, name='leak',
         labels={'buildfarm.controller-id': 'buildfarm',
                 'buildfarm.node-id': 'not-in-the-database'})
-    assert controller.engine.nodes.reap() == 0
+    assert controller.nodes.reap() == 0
     assert leaked.id in client.containers.by_id
-    assert controller.engine.nodes.reap() == 1
+    assert controller.nodes.reap() == 1
     assert leaked.id not in client.containers.by_id
 
 
@@ -369,7 +372,7 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
         assert registered == [node['id']]
         agent = _agent(second, node['id'])
         agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
-        assert second.engine.get_job(job['id'])['state'] == states.SUCCEEDED
+        assert second.jobs.get_job(job['id'])['state'] == states.SUCCEEDED
         _wait(lambda: not client.containers.by_id)
     finally:
         second.stop()
@@ -406,7 +409,7 @@ def test_a_node_given_up_for_dead_cannot_end_the_retried_job(controller,
                                                              api):
     job = _submit(api)
     old = _run_on_new_node(controller, api, job)
-    controller.engine.node_failed(old, 'no heartbeat')   # but it lives on
+    controller.lifecycle.node_failed(old, 'no heartbeat')   # but it lives on
     new = _run_on_new_node(controller, api, job)
     assert new['id'] != old['id']
     late = _agent(controller, old['id'])
@@ -439,20 +442,9 @@ def test_a_quota_error_makes_jobs_wait_not_fail(controller, api):
     assert 'Quota exceeded for instances' in job['wait_reason']
     # Once the quota frees up, the job runs.
     driver.create = real_create
-    controller.engine._boot_pause.clear()
-    controller.engine.wake()
+    controller.memory.pauses.clear()
+    controller.scheduler.wake()
     _run_on_new_node(controller, api, job)
-
-
-def test_a_label_removed_from_the_pools_file_is_reported(controller, api):
-    job = _submit(api)
-    node = _booted(controller)[0]
-    del controller.pools._labels['default']
-    controller.engine.watchdog.check_nodes()
-    assert controller.store.get_node(node['id'])['state'] in (
-        states.NODE_DELETING, states.NODE_DELETED)
-    assert 'not in this controller\'s pools file' in api.get_job(
-        job['id'])['wait_reason']
 
 
 def _boot_job(controller, node):
@@ -475,7 +467,7 @@ def test_a_node_booted_for_a_job_carries_it_and_runs_it_at_once(
     assert boot_job['spec']['secret_env'] == {'TOKEN': 's3cr3t'}
     assert 's3cr3t' not in repr(controller.store.get_job(job['id']))
     sent = []
-    controller.engine.agents.run_job = lambda *args: sent.append(args)
+    controller.lifecycle.agents.run_job = lambda *args: sent.append(args)
     answer = _agent(controller, node['id']).agent_ready({}, job['id'])
     assert answer == {'ack': True, 'job_id': job['id']}
     assert api.get_job(job['id'])['state'] == states.RUNNING
@@ -499,12 +491,13 @@ def test_a_job_cancelled_while_its_node_boots_takes_the_node_along(
         _agent(controller, node['id']).agent_ready({}, job['id'])
 
 
+@pytest.mark.boot_timeout(1)
 def test_a_job_whose_boot_node_died_gets_another_node(controller, api, conf):
     job, slow = _booting_late(controller, api, conf)
     time.sleep(1.2)
-    controller.engine.watchdog.check_nodes()
-    controller.engine._boot_pause.clear()
-    controller.engine.wake()
+    controller.scheduler.check_nodes()
+    controller.memory.pauses.clear()
+    controller.scheduler.wake()
     fresh = _wait(lambda: [n for n in controller.store.live_nodes()
                            if n['id'] != slow['id'] and n['external_id']])[0]
     assert fresh['job_id'] == job['id']

@@ -1,0 +1,146 @@
+"""What agents tell the controller: registration, heartbeats, log chunks
+and reports.
+
+Every message is checked against its node's secret (``verify``) before
+anything else; a message for a job that is not the node's is dropped.
+"""
+
+import datetime
+import logging
+
+from buildfarm.common import auth
+from buildfarm.db import api as db_api
+from buildfarm import exception
+from buildfarm import states
+
+LOG = logging.getLogger(__name__)
+
+# The phases an agent times; the controller adds the others.
+AGENT_PHASES = ('clone', 'run', 'compile', 'assemble', 'upload')
+
+
+class AgentCallbacks:
+
+    def __init__(self, store, drivers, nodes, logs, metrics, memory,
+                 lifecycle, node_key):
+        """``nodes``: the NodeKeeper; ``node_key`` derives each node's
+        secret."""
+        self.store = store
+        self.drivers = drivers
+        self.nodes = nodes
+        self.logs = logs
+        self.metrics = metrics
+        self.memory = memory
+        self.lifecycle = lifecycle
+        self._key = node_key
+
+    def verify(self, node_id, method, payload, auth_info):
+        try:
+            auth.verify(auth.node_secret(self._key, node_id), method,
+                        payload, auth_info)
+        except exception.AgentAuthError:
+            LOG.warning('Rejected %s from node %s: bad signature.', method,
+                        node_id)
+            self.metrics.rejected.labels(method).inc()
+            raise
+
+    def _node_for(self, method, node_id, job_id=None, live=True):
+        """The node (and its job, when ``job_id`` is given) of an agent
+        message; AgentAuthError if the node may not speak for them."""
+        node = self.store.get_node(node_id)
+        if node is None or (live and node['state'] not in states.NODE_LIVE):
+            self.metrics.rejected.labels(method).inc()
+            raise exception.AgentAuthError('Unknown node %s.' % node_id)
+        if job_id is None:
+            return node, None
+        job = self.store.get_job(job_id) if node['job_id'] == job_id else None
+        if job is None or job['node_id'] != node_id:
+            # Not this node's job, or no longer: the job was retried
+            # elsewhere after this node was given up for dead.
+            LOG.warning('Rejected %s of node %s for job %s: the node runs '
+                        'job %s.', method, node_id, job_id, node['job_id'])
+            self.metrics.rejected.labels(method).inc()
+            raise exception.AgentAuthError(
+                'Job %s is not assigned to node %s.' % (job_id, node_id))
+        return node, job
+
+    def agent_ready(self, node_id, facts, job_id=None):
+        """A node's agent is up. ``job_id``: the boot job it started.
+
+        Answers the job the node may run: the one it was booted for,
+        unless that job no longer waits (the node then goes).
+        """
+        node = self._node_for('agent_ready', node_id)[0]
+        if node['state'] != states.NODE_BOOTING:  # a resent agent_ready
+            job = node['job_id'] and self.store.get_job(node['job_id'])
+            running = job and job['state'] == states.RUNNING and (
+                job['node_id'] == node_id)
+            return {'ack': True, 'job_id': job['id'] if running else None}
+        now = db_api.utcnow()
+        booted = node['created_at'] + datetime.timedelta(
+            seconds=node['timings'].get('node_boot', 0))
+        values = dict(ready_at=now, last_heartbeat=now, facts=facts,
+                      timings=dict(node['timings'], agent_ready=max(
+                          0.0, (now - booted).total_seconds())))
+        LOG.info('Node %s (%s) is ready.', node_id, node['label'])
+        self.drivers[node['driver']].registered(node_id)
+        self.memory.pauses.succeeded(node['label'])
+        if not node['job_id']:
+            if self.store.transition_node(node_id, states.NODE_READY,
+                                          [states.NODE_BOOTING], **values):
+                self.lifecycle.wake()
+            return {'ack': True, 'job_id': None}
+        # The job first: a node in use beside a job still queued would
+        # look to the control loop like a job without a node.
+        job = self.store.get_job(node['job_id'])
+        if not self.lifecycle.start(job, dict(node, **values),
+                                    send=job_id != job['id']):
+            LOG.info('Node %s: its job %s no longer waits; the node goes.',
+                     node_id, job['id'])
+            self.nodes.destroy(node_id)
+            return {'ack': True, 'job_id': None}
+        if not self.store.transition_node(node_id, states.NODE_IN_USE,
+                                          [states.NODE_BOOTING], **values):
+            # Given up for dead meanwhile: the job waits for another node.
+            self.lifecycle.requeue(job['id'])
+            return {'ack': True, 'job_id': None}
+        return {'ack': True, 'job_id': job['id']}
+
+    def heartbeat(self, node_id, job_id, facts):
+        self._node_for('heartbeat', node_id)
+        self.store.update_node(node_id, last_heartbeat=db_api.utcnow(),
+                               facts=facts)
+        return {'ack': True}
+
+    def log_chunk(self, node_id, job_id, seq, data):
+        self._node_for('log_chunk', node_id, job_id)
+        self.logs.append(job_id, seq, data)
+        return {'ack': seq}
+
+    def report(self, node_id, job_id, result):
+        # A resend may arrive after the node was destroyed: it is still
+        # that node's job, and is acknowledged as a duplicate.
+        job = self._node_for('report', node_id, job_id, live=False)[1]
+        state = result.get('state')
+        if state not in states.TERMINAL:
+            state = states.ERROR
+            result['reason'] = 'The agent sent an invalid report.'
+        timings = {k: float(v) for k, v in (result.get('timings') or
+                                            {}).items() if k in AGENT_PHASES}
+        # What neither clone nor run took from dispatch to now: handing
+        # the job over and reporting back.
+        started = job['started_at']
+        if started is not None:
+            timings['report'] = max(0.0, (
+                db_api.utcnow() - started).total_seconds() - sum(
+                timings.values()))
+        ended = self.lifecycle.end(
+            job_id, state, [states.RUNNING],
+            exit_code=result.get('exit_code'), commit=result.get('commit'),
+            image_id=result.get('image_id'), reason=result.get('reason'),
+            timings=timings)
+        if ended:
+            for phase, seconds in ended['timings'].items():
+                self.metrics.phase.labels(phase).observe(seconds)
+        self.lifecycle.release(node_id)
+        return {'ack': True, 'duplicate': ended is None}
