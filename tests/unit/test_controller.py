@@ -71,6 +71,13 @@ def _booting_late(controller, api, conf):
     return job, _booted(controller)[0]
 
 
+def _wait_given_up(controller, node):
+    """Have the watchdog look until it gave up the booting ``node``."""
+    _wait(lambda: controller.scheduler.check_nodes() or (
+        controller.store.get_node(node['id'])['state'] in (
+            states.NODE_DELETING, states.NODE_DELETED)))
+
+
 def _run_on_new_node(controller, api, job):
     """Register the node booted for ``job``; return it once it runs it."""
     node = _booted(controller)[0]
@@ -174,10 +181,7 @@ def test_forged_and_misdirected_messages_are_rejected(controller, api):
 @pytest.mark.boot_timeout(1)
 def test_a_node_that_never_registers_is_replaced(controller, api, conf):
     job, slow = _booting_late(controller, api, conf)
-    time.sleep(1.2)
-    controller.scheduler.check_nodes()
-    assert controller.store.get_node(slow['id'])['state'] in (
-        states.NODE_DELETING, states.NODE_DELETED)
+    _wait_given_up(controller, slow)
     job = api.get_job(job['id'])
     assert job['state'] == states.QUEUED
     assert 'did not register within 1 s' in job['wait_reason']
@@ -288,9 +292,10 @@ def test_cancel_while_queued_or_running(controller, api, conf):
     node = _run_on_new_node(controller, api, job)
     assert api.cancel_job(queued['id'])['state'] == states.CANCELLED
     assert api.cancel_job(job['id'])['state'] == states.RUNNING
-    time.sleep(1.2)   # the agent never confirms
-    controller.scheduler.check_nodes()
-    job = api.get_job(job['id'])
+    # The agent never confirms.
+    job = _wait(lambda: controller.scheduler.check_nodes() or (
+        lambda j: j if j['state'] != states.RUNNING else None)(
+        api.get_job(job['id'])))
     assert job['state'] == states.CANCELLED
     assert 'did not confirm' in job['reason']
     _wait(lambda: node['external_id'] not in _containers(controller))
@@ -494,8 +499,7 @@ def test_a_job_cancelled_while_its_node_boots_takes_the_node_along(
 @pytest.mark.boot_timeout(1)
 def test_a_job_whose_boot_node_died_gets_another_node(controller, api, conf):
     job, slow = _booting_late(controller, api, conf)
-    time.sleep(1.2)
-    controller.scheduler.check_nodes()
+    _wait_given_up(controller, slow)
     controller.memory.pauses.clear()
     controller.scheduler.wake()
     fresh = _wait(lambda: [n for n in controller.store.live_nodes()
