@@ -4,8 +4,8 @@ import re
 
 from cliff import lister
 
-from buildfarm.cli import common
 from buildfarm.cli import job as job_cmd
+from buildfarm.controller import rpcapi
 from buildfarm import exception
 from buildfarm import states
 
@@ -41,7 +41,7 @@ class ListPools(lister.Lister):
     """List pools: limits, nodes by state and queued jobs per label."""
 
     def take_action(self, parsed_args):
-        pools = common.client(self.app.conf).pool_list()
+        pools = rpcapi.get_client(self.app.conf).pool_list()
         return _pool_columns(), [_pool_row(p) for p in pools]
 
 
@@ -54,7 +54,7 @@ class ShowPool(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        pool = common.client(self.app.conf).pool_show(parsed_args.label)
+        pool = rpcapi.get_client(self.app.conf).pool_show(parsed_args.label)
         return _pool_columns(), _pool_row(pool)
 
 
@@ -71,7 +71,7 @@ class SetPool(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        pool = common.client(self.app.conf).pool_set(
+        pool = rpcapi.get_client(self.app.conf).pool_set(
             parsed_args.label, min_ready=parsed_args.min_ready,
             max_nodes=parsed_args.max_nodes)
         return _pool_columns(), _pool_row(pool)
@@ -81,7 +81,7 @@ class ListNodes(lister.Lister):
     """List live nodes."""
 
     def take_action(self, parsed_args):
-        nodes = common.client(self.app.conf).node_list()
+        nodes = rpcapi.get_client(self.app.conf).node_list()
         return _NODE_COLUMNS, [tuple(n[c] for c in _NODE_COLUMNS)
                                for n in nodes]
 
@@ -99,8 +99,8 @@ class HoldNode(job_cmd.JobShowOne):
 
     def take_action(self, parsed_args):
         seconds = parse_duration(parsed_args.duration)
-        node = common.client(self.app.conf).node_hold(parsed_args.node_id,
-                                                      seconds)
+        api = rpcapi.get_client(self.app.conf)
+        node = api.node_hold(parsed_args.node_id, seconds)
         return _NODE_COLUMNS, tuple(node[c] for c in _NODE_COLUMNS)
 
 
@@ -113,5 +113,6 @@ class DeleteNode(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        node = common.client(self.app.conf).node_delete(parsed_args.node_id)
+        api = rpcapi.get_client(self.app.conf)
+        node = api.node_delete(parsed_args.node_id)
         return _NODE_COLUMNS, tuple(node[c] for c in _NODE_COLUMNS)

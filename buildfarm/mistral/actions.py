@@ -1,7 +1,8 @@
 """Mistral actions (mistral-lib) that drive the farm, registered under the
 ``mistral.actions`` entry point group.
 
-Each talks to the controller through the RPC client the CLI uses. The
+Each talks to the controller through its RPC client
+(``buildfarm.controller.rpcapi.get_client``), as the CLI does. The
 broker comes from the buildfarm configuration of the Mistral host (the
 file named by $BUILDFARM_CONFIG_FILE, else oslo.config's default places
 such as /etc/buildfarm/buildfarm.conf) or, less safely since Mistral
@@ -23,9 +24,9 @@ import time
 from mistral_lib import actions
 from mistral_lib import exceptions
 
-from buildfarm.cli import common
 from buildfarm.common import config
 from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
 from buildfarm.mistral import results
 from buildfarm import states
 
@@ -41,8 +42,8 @@ class _ControllerAction(actions.Action):
     def _api(self):
         path = os.environ.get(CONFIG_FILE_VARIABLE)
         conf = config.load(['--config-file', path] if path else [])
-        return common.client(conf, rpc.get_transport(conf,
-                                                     self.transport_url))
+        return rpcapi.get_client(
+            conf, rpc.get_transport(conf, self.transport_url))
 
     def run(self, context):
         try:
