@@ -84,10 +84,12 @@ class NodeDriver(abc.ABC):
     #: Its nodes have what build_image jobs need (the runtime image's
     #: archive, [agent] runtime_archive).
     builds_images = False
+    #: Its nodes' agents run in the controller's process and talk over the
+    #: controller's own RPC transport: ``__init__`` takes it after
+    #: ``conf`` (see buildfarm.drivers.load).
+    needs_transport = False
 
-    def __init__(self, conf, transport):
-        """``transport`` is the controller's RPC transport (the local
-        driver's in-process agents share it)."""
+    def __init__(self, conf):
         self.conf = conf
         self.owner = conf.controller.controller_id
 

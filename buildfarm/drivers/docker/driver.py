@@ -40,8 +40,8 @@ class DockerDriver(base.NodeDriver):
     name = 'docker'
     builds_images = True
 
-    def __init__(self, conf, transport):
-        super().__init__(conf, transport)
+    def __init__(self, conf):
+        super().__init__(conf)
         self.client = self._client()
         beside_logs = os.path.dirname(conf.controller.log_dir.rstrip('/'))
         self._conf_root = conf.docker.node_config_dir or os.path.join(

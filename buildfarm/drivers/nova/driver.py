@@ -41,8 +41,8 @@ class NovaDriver(base.NodeDriver):
 
     name = 'nova'
 
-    def __init__(self, conf, transport):
-        super().__init__(conf, transport)
+    def __init__(self, conf):
+        super().__init__(conf)
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
