@@ -17,6 +17,8 @@ print(' '.join(bad))
 
 @pytest.mark.parametrize('module,forbidden', [
     ('buildfarm.mistral.actions', 'buildfarm.cli'),
+    ('buildfarm.drivers.nova.driver', 'buildfarm.db'),
+    ('buildfarm.drivers.docker.driver', 'buildfarm.db'),
 ])
 def test_module_does_not_import(module, forbidden):
     out = subprocess.run([sys.executable, '-c', CHECK, module, forbidden],

@@ -20,7 +20,7 @@ import time
 
 import yaml
 
-from buildfarm.db import api as db_api
+from buildfarm.common import timeutils
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import ssh
 from buildfarm import exception
@@ -313,7 +313,7 @@ class NovaDriver(base.NodeDriver):
             if node_id in self._ssh_up:
                 self._ssh_up[node_id] = {
                     'host_key': host_key,
-                    'register_by': db_api.utcnow() + datetime.timedelta(
+                    'register_by': timeutils.utcnow() + datetime.timedelta(
                         seconds=timeout)}
 
     def agent_logs(self, node_id, external_id):
