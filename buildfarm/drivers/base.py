@@ -15,6 +15,8 @@ import datetime
 import io
 import json
 
+from buildfarm.drivers import settings as settings_mod
+
 OWNER_LABEL = 'buildfarm.controller-id'
 NODE_LABEL = 'buildfarm.node-id'
 
@@ -89,9 +91,25 @@ class NodeDriver(abc.ABC):
     #: ``conf`` (see buildfarm.drivers.load).
     needs_transport = False
 
+    #: {setting: buildfarm.drivers.settings.Rule}: the settings a label
+    #: may give this driver.
+    settings_rules = {}
+
     def __init__(self, conf):
         self.conf = conf
         self.owner = conf.controller.controller_id
+
+    def validate_settings(self, settings, label):
+        """Check ``settings``, label ``label``'s settings for this driver
+        (its mapping under the driver's name in the pools file).
+
+        Called once per label when the controller starts, before any node
+        is booted, so that ``create`` may trust them. Raise InvalidPool
+        naming the label, the setting and what it must be: for an unknown
+        setting (listing the valid ones) or a value of the wrong type or
+        range. The default checks them against ``settings_rules``.
+        """
+        settings_mod.check(label, self.name, settings, self.settings_rules)
 
     @abc.abstractmethod
     def create(self, spec):

@@ -21,8 +21,10 @@ import time
 import yaml
 
 from buildfarm.common import timeutils
+from buildfarm.conf import nova as nova_conf
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import ssh
+from buildfarm.drivers import settings
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
@@ -35,11 +37,22 @@ NAME_PREFIX = 'buildfarm-node-'
 # Nova refuses user data over 64 KiB, base64-encoded.
 MAX_USER_DATA = 65535
 _CAPACITY_FAULTS = ('No valid host', 'quota', 'Quota')
+# The [nova] options a label may override; the others are the
+# controller's own (its cloud, how long it waits for deletions).
+LABEL_SETTINGS = ('image', 'flavor', 'networks', 'key_name',
+                  'security_groups', 'availability_zone', 'boot_volume_size',
+                  'ssh_key_file', 'ssh_user', 'ssh_port', 'ssh_check',
+                  'register_timeout')
 
 
 class NovaDriver(base.NodeDriver):
 
     name = 'nova'
+    settings_rules = settings.option_rules(
+        nova_conf.opts, LABEL_SETTINGS,
+        networks=settings.Rule(
+            lambda v: isinstance(v, str) or settings.is_strings(v),
+            'a list of strings or one string'))
 
     def __init__(self, conf):
         super().__init__(conf)
