@@ -90,7 +90,7 @@ class _JobAction(_ControllerAction):
         return actions.Result(error=result)
 
 
-class RepoJob(_JobAction):
+class RepoJobAction(_JobAction):
     """Clone ``git_url`` at ``ref`` and run ``cmd`` on a fresh node."""
 
     method = 'repo_job'
@@ -108,7 +108,7 @@ class RepoJob(_JobAction):
         self.sync = sync
 
 
-class BuildImage(_JobAction):
+class BuildImageAction(_JobAction):
     """Build the app at ``git_url``/``ref`` into a Glance image with a
     language pack. The upload uses the caller's token (the action's
     security context), which is never stored."""
@@ -137,7 +137,7 @@ class BuildImage(_JobAction):
         return spec
 
 
-class JobStatus(_ControllerAction):
+class JobStatusAction(_ControllerAction):
     """The outcome of a job so far (state, exit code, image...)."""
 
     def __init__(self, job_id, transport_url=None):
@@ -148,14 +148,14 @@ class JobStatus(_ControllerAction):
         return results.action_result(api.get_job(self.job_id))
 
 
-class CancelJob(JobStatus):
+class CancelJobAction(JobStatusAction):
     """Cancel a job; returns its outcome so far."""
 
     def _run(self, api, context):
         return results.action_result(api.cancel_job(self.job_id))
 
 
-class PoolScale(_ControllerAction):
+class PoolScaleAction(_ControllerAction):
     """Change a pool's min_ready and/or max_nodes (kept across controller
     restarts); returns the pool."""
 
@@ -171,7 +171,7 @@ class PoolScale(_ControllerAction):
                             max_nodes=self.max_nodes)
 
 
-class PoolStatus(_ControllerAction):
+class PoolStatusAction(_ControllerAction):
     """One pool (``label``) or all: limits, nodes by state, queued jobs."""
 
     def __init__(self, label=None, transport_url=None):
