@@ -226,8 +226,8 @@ class Agent:
         if kind == jobspec.BUILD_IMAGE:
             # Late: repo jobs need none of it.
             from buildfarm.agent import build
-            return build.BuildImage
-        return runner.RepoJob
+            return build.BuildImageRunner
+        return runner.RepoJobRunner
 
     def stop(self):
         if self._stop.is_set():

@@ -23,7 +23,8 @@ def docker_tag(image_name, commit):
     return '%s:%s' % (name or 'app', (commit or 'latest')[:12])
 
 
-class BuildImage(runner.Job):
+class BuildImageRunner(runner.JobRunner):
+    """Runs a build_image job."""
 
     def __init__(self, conf, job, log, cancel_event, wait_ready=None):
         super().__init__(conf, job, log, cancel_event, wait_ready)

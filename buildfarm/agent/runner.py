@@ -66,9 +66,10 @@ class Outcome:
         return report
 
 
-class Job:
-    """What every kind of job does: a workspace, a clone, commands run as
-    the job user. Subclasses implement ``run``."""
+class JobRunner:
+    """Runs one job in this node: what every kind of job does (a
+    workspace, a clone, commands run as the job user). Subclasses
+    implement ``run``."""
 
     def __init__(self, conf, job, log, cancel_event, wait_ready=None):
         """``wait_ready()`` returns once the command may start."""
@@ -178,8 +179,8 @@ class Job:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class RepoJob(Job):
-    """Clone at the ref, run the command."""
+class RepoJobRunner(JobRunner):
+    """Runs a repo_job: clone at the ref, run the command."""
 
     def run(self):
         report = self.new_report()

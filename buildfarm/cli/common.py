@@ -1,10 +1,8 @@
-"""What the job commands share: the client, job columns, log following."""
+"""What the job commands share: job columns, exit statuses, log following."""
 
 import sys
 import time
 
-from buildfarm.common import rpc
-from buildfarm.controller import rpcapi
 from buildfarm import states
 
 PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'compile',
@@ -16,12 +14,6 @@ COLUMNS = ('id', 'kind', 'state', 'exit_code', 'commit', 'image_id',
 
 # Exit status of "run" and "job submit --wait".
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2
-
-
-def client(conf, transport=None):
-    transport = transport or rpc.get_transport(conf)
-    return rpcapi.ControllerAPI(transport, conf.controller.topic,
-                                timeout=conf.controller.rpc_timeout)
 
 
 def job_row(job):

@@ -9,7 +9,7 @@ from buildfarm import exception
 from buildfarm import image
 
 
-class BuildImage(command.Command):
+class BuildWorkerImage(command.Command):
     """Build a worker image. docker: the container worker image, and the
     runtime image that build_image jobs build apps on. qcow2: the VM
     worker image (diskimage-builder with our elements), optionally

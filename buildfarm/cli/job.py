@@ -6,6 +6,7 @@ from cliff import show
 
 from buildfarm.cli import common
 from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
 from buildfarm import exception
 
 
@@ -76,7 +77,7 @@ class _Submit(JobShowOne):
         return spec
 
     def take_action(self, parsed_args):
-        api = common.client(self.app.conf)
+        api = rpcapi.get_client(self.app.conf)
         job = getattr(api, self.api_method)(
             self.spec(parsed_args),
             idempotency_key=parsed_args.idempotency_key)
@@ -138,7 +139,7 @@ class _OneJob(JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        api = common.client(self.app.conf)
+        api = rpcapi.get_client(self.app.conf)
         job = getattr(api, self.api_method)(parsed_args.job_id)
         return common.COLUMNS, common.job_row(job)
 
@@ -166,7 +167,7 @@ class ListJobs(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        jobs = common.client(self.app.conf).list_jobs(
+        jobs = rpcapi.get_client(self.app.conf).list_jobs(
             state=parsed_args.state, limit=parsed_args.limit)
         columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
                    'created_at')
@@ -186,7 +187,7 @@ class JobLogs(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        api = common.client(self.app.conf)
+        api = rpcapi.get_client(self.app.conf)
         out = self.app.stdout
         if parsed_args.follow:
             common.follow(api, parsed_args.job_id, out)

@@ -17,6 +17,7 @@ from buildfarm.cli import common
 from buildfarm.cli import run
 from buildfarm.common import glance
 from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
 from buildfarm.controller import service
 from buildfarm import exception
 from buildfarm import states
@@ -104,7 +105,7 @@ class CheckPack(lister.Lister):
                 _git_repo(source, os.path.join(repos, name))
             controller = service.ControllerService(conf)
             controller.start()
-            api = common.client(conf, controller.transport)
+            api = rpcapi.get_client(conf, controller.transport)
             target = controller.uploads.target({})
             rows = [self._check(api, target, pack, name, source, workdir,
                                 args.probe_timeout)

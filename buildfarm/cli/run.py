@@ -15,6 +15,7 @@ import uuid
 from buildfarm.cli import common
 from buildfarm.cli import job as job_cmd
 from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
 from buildfarm.controller import service
 from buildfarm import exception
 
@@ -79,7 +80,7 @@ class Run(job_cmd.JobShowOne):
         try:
             controller = service.ControllerService(conf)
             controller.start()
-            api = common.client(conf, controller.transport)
+            api = rpcapi.get_client(conf, controller.transport)
             job = api.repo_job(spec)
             try:
                 job = common.follow(api, job['id'], self.app.stderr)

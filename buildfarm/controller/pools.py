@@ -21,6 +21,9 @@ restart::
 
 Without a pools file there is one label, ``default``, made of the
 ``[controller]`` and ``[docker]`` options.
+
+A label's driver checks its settings when the controller starts
+(``NodeDriver.validate_settings``, through ``drivers.load_all``).
 """
 
 import dataclasses

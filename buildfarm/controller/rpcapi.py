@@ -1,8 +1,8 @@
 """Clients of the controller's two RPC APIs.
 
-``ControllerAPI`` is what callers (the CLI, Mistral actions) use. Job
-submission returns at once with the job id; the job runs in the
-background. Version history:
+``ControllerAPI`` is what callers (the CLI, Mistral actions) use; they
+get one from ``get_client``. Job submission returns at once with the job
+id; the job runs in the background. Version history:
 
     1.0 - repo_job, get_job, list_jobs, cancel_job, get_log
     1.1 - repo_job takes idempotency_key; pool_list, pool_show, pool_set,
@@ -24,6 +24,16 @@ from buildfarm.common import auth
 from buildfarm.common import rpc
 
 NODE_NAMESPACE = 'node'
+
+
+def get_client(conf, transport=None):
+    """The ControllerAPI for ``conf`` (topic and timeout of [controller]).
+
+    ``transport``: default, the one of conf.transport_url.
+    """
+    transport = transport or rpc.get_transport(conf)
+    return ControllerAPI(transport, conf.controller.topic,
+                         timeout=conf.controller.rpc_timeout)
 
 
 class ControllerAPI:

@@ -41,8 +41,7 @@ class ControllerService:
         self.store = db_api.JobStore(conf.database.connection)
         self.store.upgrade()
         self.pools = pools.Pools(conf, self.store)
-        self.drivers = {name: drivers.load(name, conf, self.transport)
-                        for name in self.pools.drivers()}
+        self.drivers = drivers.load_all(self.pools.all(), conf, self.transport)
         self.metrics = metrics.Metrics()
         self.metrics.watch(self.store, self.pools)
         self.memory = memory.Memory()

@@ -15,6 +15,8 @@ import datetime
 import io
 import json
 
+from buildfarm.drivers import settings as settings_mod
+
 OWNER_LABEL = 'buildfarm.controller-id'
 NODE_LABEL = 'buildfarm.node-id'
 
@@ -84,12 +86,30 @@ class NodeDriver(abc.ABC):
     #: Its nodes have what build_image jobs need (the runtime image's
     #: archive, [agent] runtime_archive).
     builds_images = False
+    #: Its nodes' agents run in the controller's process and talk over the
+    #: controller's own RPC transport: ``__init__`` takes it after
+    #: ``conf`` (see buildfarm.drivers.load).
+    needs_transport = False
 
-    def __init__(self, conf, transport):
-        """``transport`` is the controller's RPC transport (the local
-        driver's in-process agents share it)."""
+    #: {setting: buildfarm.drivers.settings.Rule}: the settings a label
+    #: may give this driver.
+    settings_rules = {}
+
+    def __init__(self, conf):
         self.conf = conf
         self.owner = conf.controller.controller_id
+
+    def validate_settings(self, settings, label):
+        """Check ``settings``, label ``label``'s settings for this driver
+        (its mapping under the driver's name in the pools file).
+
+        Called once per label when the controller starts, before any node
+        is booted, so that ``create`` may trust them. Raise InvalidPool
+        naming the label, the setting and what it must be: for an unknown
+        setting (listing the valid ones) or a value of the wrong type or
+        range. The default checks them against ``settings_rules``.
+        """
+        settings_mod.check(label, self.name, settings, self.settings_rules)
 
     @abc.abstractmethod
     def create(self, spec):

@@ -1,7 +1,8 @@
 """Mistral actions (mistral-lib) that drive the farm, registered under the
 ``mistral.actions`` entry point group.
 
-Each talks to the controller through the RPC client the CLI uses. The
+Each talks to the controller through its RPC client
+(``buildfarm.controller.rpcapi.get_client``), as the CLI does. The
 broker comes from the buildfarm configuration of the Mistral host (the
 file named by $BUILDFARM_CONFIG_FILE, else oslo.config's default places
 such as /etc/buildfarm/buildfarm.conf) or, less safely since Mistral
@@ -23,9 +24,9 @@ import time
 from mistral_lib import actions
 from mistral_lib import exceptions
 
-from buildfarm.cli import common
 from buildfarm.common import config
 from buildfarm.common import rpc
+from buildfarm.controller import rpcapi
 from buildfarm.mistral import results
 from buildfarm import states
 
@@ -41,8 +42,8 @@ class _ControllerAction(actions.Action):
     def _api(self):
         path = os.environ.get(CONFIG_FILE_VARIABLE)
         conf = config.load(['--config-file', path] if path else [])
-        return common.client(conf, rpc.get_transport(conf,
-                                                     self.transport_url))
+        return rpcapi.get_client(
+            conf, rpc.get_transport(conf, self.transport_url))
 
     def run(self, context):
         try:
@@ -89,7 +90,7 @@ class _JobAction(_ControllerAction):
         return actions.Result(error=result)
 
 
-class RepoJob(_JobAction):
+class RepoJobAction(_JobAction):
     """Clone ``git_url`` at ``ref`` and run ``cmd`` on a fresh node."""
 
     method = 'repo_job'
@@ -107,7 +108,7 @@ class RepoJob(_JobAction):
         self.sync = sync
 
 
-class BuildImage(_JobAction):
+class BuildImageAction(_JobAction):
     """Build the app at ``git_url``/``ref`` into a Glance image with a
     language pack. The upload uses the caller's token (the action's
     security context), which is never stored."""
@@ -136,7 +137,7 @@ class BuildImage(_JobAction):
         return spec
 
 
-class JobStatus(_ControllerAction):
+class JobStatusAction(_ControllerAction):
     """The outcome of a job so far (state, exit code, image...)."""
 
     def __init__(self, job_id, transport_url=None):
@@ -147,14 +148,14 @@ class JobStatus(_ControllerAction):
         return results.action_result(api.get_job(self.job_id))
 
 
-class CancelJob(JobStatus):
+class CancelJobAction(JobStatusAction):
     """Cancel a job; returns its outcome so far."""
 
     def _run(self, api, context):
         return results.action_result(api.cancel_job(self.job_id))
 
 
-class PoolScale(_ControllerAction):
+class PoolScaleAction(_ControllerAction):
     """Change a pool's min_ready and/or max_nodes (kept across controller
     restarts); returns the pool."""
 
@@ -170,7 +171,7 @@ class PoolScale(_ControllerAction):
                             max_nodes=self.max_nodes)
 
 
-class PoolStatus(_ControllerAction):
+class PoolStatusAction(_ControllerAction):
     """One pool (``label``) or all: limits, nodes by state, queued jobs."""
 
     def __init__(self, label=None, transport_url=None):

@@ -213,8 +213,8 @@ def test_an_action_run_again_for_its_execution_starts_no_second_job(
     # same action execution id, so the same idempotency key.
     monkeypatch.delenv(actions.CONFIG_FILE_VARIABLE, raising=False)
     execution_id = str(uuid.uuid4())
-    action = actions.RepoJob(git_url=git_server['url'], cmd='true',
-                             sync=True, transport_url=FARM_URL)
+    action = actions.RepoJobAction(git_url=git_server['url'], cmd='true',
+                                   sync=True, transport_url=FARM_URL)
     first = action.run(_context(execution_id))
     again = action.run(_context(execution_id))
     assert first.data['state'] == states.SUCCEEDED

@@ -67,7 +67,7 @@ def _nova_conf(tmp_path, overrides=None):
 
 @pytest.fixture
 def driver(nova, tmp_path):
-    drv = nova_driver.NovaDriver(_nova_conf(tmp_path), None)
+    drv = nova_driver.NovaDriver(_nova_conf(tmp_path))
     yield drv
     for node_id, server_id in drv.list_owned().items():
         drv.delete(node_id, server_id)
@@ -172,7 +172,7 @@ def test_quota_exceeded_is_a_quota_error(nova, driver):
 
 def test_a_missing_flavor_is_a_clear_boot_error(nova, tmp_path):
     drv = nova_driver.NovaDriver(_nova_conf(tmp_path, {
-        ('nova', 'flavor'): 'no-such-flavor'}), None)
+        ('nova', 'flavor'): 'no-such-flavor'}))
     with pytest.raises(exception.NodeBootError,
                        match="The flavor 'no-such-flavor' does not exist"):
         drv.create(_spec())

@@ -37,8 +37,8 @@ class QemuNovaDriver(nova_driver.NovaDriver):
 
     name = 'nova'
 
-    def __init__(self, conf, transport, workdir, git_port, public_key):
-        super().__init__(conf, transport)
+    def __init__(self, conf, workdir, git_port, public_key):
+        super().__init__(conf)
         self.workdir = workdir
         self.git_port = git_port
         self.public_key = public_key
@@ -157,7 +157,7 @@ def make_vm_farm(tmp_path, make_vhost, git_server, docker_client):
         conf = conftest.controller_conf(
             tmp_path, transport_url, 'bf-vm-%s' % uuid.uuid4().hex[:8],
             settings)
-        driver = QemuNovaDriver(conf, None, str(tmp_path / 'vms'),
+        driver = QemuNovaDriver(conf, str(tmp_path / 'vms'),
                                 git_server['port'], '%s %s' % (
                                     key.get_name(), key.get_base64()))
         farm = conftest.Farm(conf, docker_client, {'nova': driver})

@@ -28,7 +28,7 @@ def _spec(local_repos=(), settings=None):
 def driver(conf):
     conf.set_override('ca_bundle', '/etc/ssl/certs/ca-certificates.crt',
                       'node')
-    return fake_driver.FakeDriver(conf, None)
+    return fake_driver.FakeDriver(conf)
 
 
 def test_container_is_confined_and_labelled(driver, conf):
@@ -135,7 +135,7 @@ def test_agent_options_survive_oslo_config_substitution(tmp_path):
 def test_nodes_get_the_runtime_image_archive_once_it_exists(conf, tmp_path):
     conf.set_override('runtime_archive_dir', str(tmp_path / 'runtime'),
                       'build_image')
-    driver = fake_driver.FakeDriver(conf, None)
+    driver = fake_driver.FakeDriver(conf)
     kw = driver.client.containers.get(driver.create(_spec())).kwargs
     assert docker_driver.RUNTIME_ARCHIVE not in [
         v['bind'] for v in kw['volumes'].values()]

@@ -27,7 +27,7 @@ def _user_data(driver):
 
 
 def test_the_agent_configuration_is_written_for_root_only(conf):
-    data = _user_data(nova_driver.NovaDriver(conf, None))
+    data = _user_data(nova_driver.NovaDriver(conf))
     conf_file, = data['write_files']
     assert conf_file['path'] == nova_driver.AGENT_CONF
     assert (conf_file['permissions'], conf_file['owner']) == ('0600',
@@ -38,7 +38,7 @@ def test_the_agent_configuration_is_written_for_root_only(conf):
 
 
 def test_secrets_stay_out_of_the_metadata(conf):
-    metadata = nova_driver.NovaDriver(conf, None)._metadata(_spec())
+    metadata = nova_driver.NovaDriver(conf)._metadata(_spec())
     assert SECRET not in repr(metadata)
     assert metadata[base.NODE_LABEL] == 'node-1'
 
@@ -48,7 +48,7 @@ def test_the_extra_ca_is_added_to_the_nodes_trust_store(conf, tmp_path):
     ca.write_text('-----BEGIN CERTIFICATE-----\nMIIB\n'
                   '-----END CERTIFICATE-----\n')
     conf.set_override('ca_bundle', str(ca), 'node')
-    data = _user_data(nova_driver.NovaDriver(conf, None))
+    data = _user_data(nova_driver.NovaDriver(conf))
     extra, agent = data['write_files']
     assert extra['path'] == nova_driver.EXTRA_CA
     assert extra['content'] == ca.read_text()
@@ -63,7 +63,7 @@ def test_user_data_over_novas_limit_is_a_clear_boot_error(conf, tmp_path):
     conf.set_override('ca_bundle', str(ca), 'node')
     with pytest.raises(exception.NodeBootError,
                        match='point \\[node\\] ca_bundle at the extra CA'):
-        nova_driver.NovaDriver(conf, None).user_data(_spec())
+        nova_driver.NovaDriver(conf).user_data(_spec())
 
 
 def _scanners():
@@ -73,7 +73,7 @@ def _scanners():
 
 def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
         conf, monkeypatch):
-    driver = nova_driver.NovaDriver(conf, None)
+    driver = nova_driver.NovaDriver(conf)
     with socket.socket() as closed:
         closed.bind(('127.0.0.1', 0))
         port = closed.getsockname()[1]
@@ -90,7 +90,7 @@ def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
 
 
 def test_no_ssh_scan_starts_for_a_node_whose_agent_registered_first(conf):
-    driver = nova_driver.NovaDriver(conf, None)
+    driver = nova_driver.NovaDriver(conf)
     driver.adopt('node-1', {})
     driver.registered('node-1')
     assert driver._watch_ssh('node-1', 'server-1') is None
@@ -98,7 +98,7 @@ def test_no_ssh_scan_starts_for_a_node_whose_agent_registered_first(conf):
 
 
 def test_an_adopted_node_keeps_its_labels_ssh_settings(conf):
-    driver = nova_driver.NovaDriver(conf, None)
+    driver = nova_driver.NovaDriver(conf)
     assert driver._node_setting('node-1', 'ssh_user') == 'debian'
     driver.adopt('node-1', {'ssh_user': 'ubuntu'})
     assert driver._node_setting('node-1', 'ssh_user') == 'ubuntu'

@@ -40,3 +40,11 @@ def test_node_callbacks_use_their_own_namespace():
     assert (controller_manager.NodeCallbackManager.target.namespace ==
             controller_rpcapi.NODE_NAMESPACE)
     assert controller_manager.ControllerManager.target.namespace is None
+
+
+def test_get_client_takes_topic_and_timeout_from_the_configuration(conf):
+    conf.set_override('topic', 'another-controller', 'controller')
+    conf.set_override('rpc_timeout', 7, 'controller')
+    api = controller_rpcapi.get_client(conf)
+    assert api.client.target.topic == 'another-controller'
+    assert api.client.timeout == 7

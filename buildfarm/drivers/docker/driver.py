@@ -13,13 +13,16 @@ Docker engine on the controller's host.)
 
 import logging
 import os
+import re
 import shutil
 
 import docker
 from docker import errors as docker_errors
 
+from buildfarm.conf import docker as docker_conf
 from buildfarm.drivers import base
 from buildfarm.drivers.docker import runtime
+from buildfarm.drivers import settings
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
@@ -33,15 +36,32 @@ RUNTIME_ARCHIVE = '/opt/buildfarm/runtime-image.tar'
 # to the job user, give it the checkout, stop its processes.
 CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'KILL', 'SETGID',
                 'SETUID']
+# The [docker] options a label may override; the others are the
+# controller's own (its Docker engine, its files).
+LABEL_SETTINGS = ('image', 'network_mode', 'memory_limit', 'cpus',
+                  'pids_limit')
+# Bytes, or a number and a unit (docker's syntax: 512m, 4g, 1.5gb).
+_SIZE = re.compile(r'\d+(\.\d+)?([kmg]b?|b)?', re.IGNORECASE)
+
+
+def _is_size(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value > 0
+    return isinstance(value, str) and bool(_SIZE.fullmatch(value))
 
 
 class DockerDriver(base.NodeDriver):
 
     name = 'docker'
     builds_images = True
+    settings_rules = settings.option_rules(
+        docker_conf.opts, LABEL_SETTINGS,
+        memory_limit=settings.Rule(
+            _is_size, 'a size in docker\'s syntax (a number of bytes, or '
+            'a number followed by b, k, m or g, such as 512m or 4g)'))
 
-    def __init__(self, conf, transport):
-        super().__init__(conf, transport)
+    def __init__(self, conf):
+        super().__init__(conf)
         self.client = self._client()
         beside_logs = os.path.dirname(conf.controller.log_dir.rstrip('/'))
         self._conf_root = conf.docker.node_config_dir or os.path.join(

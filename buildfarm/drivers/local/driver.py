@@ -20,9 +20,10 @@ from buildfarm import exception
 class LocalDriver(base.NodeDriver):
 
     name = 'local'
+    needs_transport = True
 
     def __init__(self, conf, transport):
-        super().__init__(conf, transport)
+        super().__init__(conf)
         self.transport = transport
         self._agents = {}
         self._lock = threading.Lock()

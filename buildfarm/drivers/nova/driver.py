@@ -20,9 +20,11 @@ import time
 
 import yaml
 
-from buildfarm.db import api as db_api
+from buildfarm.common import timeutils
+from buildfarm.conf import nova as nova_conf
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import ssh
+from buildfarm.drivers import settings
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
@@ -35,14 +37,25 @@ NAME_PREFIX = 'buildfarm-node-'
 # Nova refuses user data over 64 KiB, base64-encoded.
 MAX_USER_DATA = 65535
 _CAPACITY_FAULTS = ('No valid host', 'quota', 'Quota')
+# The [nova] options a label may override; the others are the
+# controller's own (its cloud, how long it waits for deletions).
+LABEL_SETTINGS = ('image', 'flavor', 'networks', 'key_name',
+                  'security_groups', 'availability_zone', 'boot_volume_size',
+                  'ssh_key_file', 'ssh_user', 'ssh_port', 'ssh_check',
+                  'register_timeout')
 
 
 class NovaDriver(base.NodeDriver):
 
     name = 'nova'
+    settings_rules = settings.option_rules(
+        nova_conf.opts, LABEL_SETTINGS,
+        networks=settings.Rule(
+            lambda v: isinstance(v, str) or settings.is_strings(v),
+            'a list of strings or one string'))
 
-    def __init__(self, conf, transport):
-        super().__init__(conf, transport)
+    def __init__(self, conf):
+        super().__init__(conf)
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
@@ -313,7 +326,7 @@ class NovaDriver(base.NodeDriver):
             if node_id in self._ssh_up:
                 self._ssh_up[node_id] = {
                     'host_key': host_key,
-                    'register_by': db_api.utcnow() + datetime.timedelta(
+                    'register_by': timeutils.utcnow() + datetime.timedelta(
                         seconds=timeout)}
 
     def agent_logs(self, node_id, external_id):
