@@ -21,12 +21,11 @@ AGENT_PHASES = ('clone', 'run', 'compile', 'assemble', 'upload')
 
 class AgentCallbacks:
 
-    def __init__(self, store, drivers, nodes, logs, metrics, memory,
-                 lifecycle, node_key):
+    def __init__(self, store, nodes, logs, metrics, memory, lifecycle,
+                 node_key):
         """``nodes``: the NodeKeeper; ``node_key`` derives each node's
         secret."""
         self.store = store
-        self.drivers = drivers
         self.nodes = nodes
         self.logs = logs
         self.metrics = metrics
@@ -83,7 +82,6 @@ class AgentCallbacks:
                       timings=dict(node['timings'], agent_ready=max(
                           0.0, (now - booted).total_seconds())))
         LOG.info('Node %s (%s) is ready.', node_id, node['label'])
-        self.drivers[node['driver']].registered(node_id)
         self.memory.pauses.succeeded(node['label'])
         if not node['job_id']:
             if self.store.transition_node(node_id, states.NODE_READY,

@@ -8,6 +8,8 @@ off the control loop, and the node is handled once they are in.
 import concurrent.futures
 import logging
 
+from buildfarm import exception
+
 LOG = logging.getLogger(__name__)
 
 # How long a check waits for a failed node's agent logs before moving on
@@ -17,8 +19,9 @@ AGENT_LOGS_WAIT = 0.5
 
 class Consoles:
 
-    def __init__(self, drivers, logs):
+    def __init__(self, drivers, pools, logs):
         self.drivers = drivers
+        self.pools = pools
         self.logs = logs
         self._fetcher = concurrent.futures.ThreadPoolExecutor(
             2, thread_name_prefix='agent-logs')
@@ -34,8 +37,13 @@ class Consoles:
         future = self._fetching.get(node['id'])
         if future is None:
             driver = self.drivers[node['driver']]
+            try:
+                settings = self.pools.get(node['label']).settings
+            except exception.UnknownLabel:
+                settings = {}
             future = self._fetching[node['id']] = self._fetcher.submit(
-                driver.agent_logs, node['id'], node['external_id'])
+                driver.agent_logs, node['id'], node['external_id'],
+                settings)
         if not concurrent.futures.wait([future], AGENT_LOGS_WAIT).done:
             return False, None
         self._fetching.pop(node['id'], None)

@@ -14,7 +14,7 @@ import time
 
 from buildfarm.controller import watchdog as watchdog_mod
 from buildfarm.db import api as db_api
-from buildfarm import exception
+from buildfarm.drivers import base
 from buildfarm import jobspec
 from buildfarm import states
 
@@ -102,7 +102,6 @@ class Scheduler:
                 # The old process died while its driver created this node.
                 self.nodes.destroy(node['id'])
                 continue
-            self._adopt(node)
             if not self.persistent_key:
                 self.lifecycle.node_failed(
                     node, 'the controller restarted without [controller] '
@@ -119,16 +118,6 @@ class Scheduler:
                     'The controller restarted before the job started and '
                     'does not store git credentials, secret_env or tokens. '
                     'Submit it again.'))
-
-    def _adopt(self, node):
-        try:
-            label = self.pools.get(node['label'])
-        except exception.UnknownLabel:
-            return  # the watchdog destroys it
-        driver = self.drivers[node['driver']]
-        driver.adopt(node['id'], label.settings)
-        if node['state'] != states.NODE_BOOTING:
-            driver.registered(node['id'])
 
     # Dispatch and boots
 
@@ -195,22 +184,26 @@ class Scheduler:
         found."""
         nodes = self.store.live_nodes()
         watched = watchdog_mod.watched(nodes)
+        labels = {label.name: label for label in self.pools.all()}
         seen = watchdog_mod.Observation(
-            nodes=nodes, statuses=self._statuses(watched),
+            nodes=nodes, statuses=self._statuses(watched, labels),
             jobs={n['job_id']: self.store.get_job(n['job_id'])
                   for n in watched if n['state'] == states.NODE_IN_USE},
-            labels={label.name: label for label in self.pools.all()},
+            labels=labels,
             deleting=self.nodes.deleting(),
             cancels=self.memory.cancels.snapshot(),
             now=db_api.utcnow(), clock=time.monotonic())
         self.lifecycle.act(self.watchdog.findings(seen))
 
-    def _statuses(self, nodes):
+    def _statuses(self, nodes, labels):
         """{node_id: NodeStatus}, asking each driver once."""
         by_driver = {}
         for node in nodes:
+            label = labels.get(node['label'])
             by_driver.setdefault(node['driver'], {})[node['id']] = (
-                node['external_id'])
+                base.WatchedNode(
+                    node['external_id'], label.settings if label else {},
+                    registered=node['state'] != states.NODE_BOOTING))
         statuses = {}
         for name, driver_nodes in by_driver.items():
             statuses.update(self.drivers[name].statuses(driver_nodes))

@@ -51,7 +51,8 @@ class ControllerService:
         # The scheduler is made last but woken by all: a late binding.
         self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
                                       node_key, self._wake, self.metrics)
-        self.consoles = consoles.Consoles(self.drivers, self.logs)
+        self.consoles = consoles.Consoles(self.drivers, self.pools,
+                                          self.logs)
         self.lifecycle = lifecycle.Lifecycle(
             conf, self.store, self.nodes, self.logs, self.metrics,
             self.memory, agent_rpcapi.AgentAPI(self.transport),
@@ -62,8 +63,8 @@ class ControllerService:
         self.operators = operators.Operators(self.store, self.pools,
                                              self.lifecycle)
         self.agents = agents.AgentCallbacks(
-            self.store, self.drivers, self.nodes, self.logs, self.metrics,
-            self.memory, self.lifecycle, node_key)
+            self.store, self.nodes, self.logs, self.metrics, self.memory,
+            self.lifecycle, node_key)
         self.scheduler = scheduler.Scheduler(
             conf, self.store, self.pools, self.drivers, self.nodes,
             self.lifecycle, self.memory, self.metrics,

@@ -41,6 +41,18 @@ class NodeSpec:
 
 
 @dataclasses.dataclass
+class WatchedNode:
+    """What the controller tells a driver of a node it asks about."""
+
+    external_id: str
+    # The settings of the node's label for this driver ({} if the label is
+    # gone from the pools file).
+    settings: dict
+    # Its agent registered: whatever watched its boot may stop.
+    registered: bool
+
+
+@dataclasses.dataclass
 class NodeStatus:
     alive: bool
     # Why the node is not alive, in words an operator can act on.
@@ -141,29 +153,25 @@ class NodeDriver(abc.ABC):
 
     def statuses(self, nodes):
         """Return {node_id: NodeStatus} for ``nodes`` ({node_id:
-        external_id}), the driver's live nodes at each watchdog check.
+        WatchedNode}), the driver's live nodes at each watchdog check.
 
-        Asks ``status`` for each; a driver whose cloud answers for many
-        nodes in one call overrides this.
+        All a driver knows of a node it did not create in this process
+        (the controller restarted) comes from here. Asks ``status`` for
+        each; a driver whose cloud answers for many nodes in one call
+        overrides this.
         """
-        return {node_id: self.status(node_id, external_id)
-                for node_id, external_id in nodes.items()}
-
-    def adopt(self, node_id, settings):
-        """After a controller restart: the node was created by an earlier
-        controller process with its label's ``settings``."""
-
-    def registered(self, node_id):
-        """The node's agent registered: what watched its boot may stop."""
+        return {node_id: self.status(node_id, watched.external_id)
+                for node_id, watched in nodes.items()}
 
     def console_log(self, node_id, external_id):
         """The last lines of the node's console, for a node that failed
         before its agent could say why; None if the driver has none."""
         return None
 
-    def agent_logs(self, node_id, external_id):
-        """The agent's own logs, fetched from a node that failed before
-        its agent registered; None if the driver cannot fetch them."""
+    def agent_logs(self, node_id, external_id, settings):
+        """The agent's own logs, fetched from a node (of a label with
+        these ``settings``) that failed before its agent registered; None
+        if the driver cannot fetch them. Called off the control loop."""
         return None
 
     @abc.abstractmethod

@@ -90,6 +90,12 @@ def _wait_status(nova, server_id, wanted, timeout=60):
         time.sleep(0.3)
 
 
+def _watched(nodes):
+    """{node_id: external_id} as the controller asks about them."""
+    return {node_id: base.WatchedNode(external_id, {}, registered=False)
+            for node_id, external_id in nodes.items()}
+
+
 def test_a_node_boots_with_owner_metadata_and_its_agent_configuration(
         nova, driver):
     spec = _spec()
@@ -109,14 +115,15 @@ def test_a_node_boots_with_owner_metadata_and_its_agent_configuration(
     assert ['systemctl', 'start', '--no-block',
             'buildfarm-agent.service'] in user_data['runcmd']
     assert driver.status(spec.node_id, server_id).alive
-    assert driver.statuses({spec.node_id: server_id})[spec.node_id].alive
+    watched = _watched({spec.node_id: server_id})
+    assert driver.statuses(watched)[spec.node_id].alive
     assert driver.list_owned() == {spec.node_id: server_id}
 
     driver.delete(spec.node_id, server_id)
     assert nova.compute.find_server(server_id) is None
     status = driver.status(spec.node_id, server_id)
     assert not status.alive and 'gone' in status.reason
-    status = driver.statuses({spec.node_id: server_id})[spec.node_id]
+    status = driver.statuses(watched)[spec.node_id]
     assert not status.alive and 'gone' in status.reason
     driver.delete(spec.node_id, server_id)   # idempotent
     assert driver.list_owned() == {}
@@ -136,9 +143,9 @@ def test_a_server_in_error_is_not_alive_and_its_console_is_kept(
     healthy_id = driver.create(healthy)
     _wait_status(nova, healthy_id, ('ACTIVE',))
     # Both come from one server list, not from a request each.
-    monkeypatch.setattr(driver, 'status', None)
-    listed = driver.statuses({spec.node_id: server_id,
-                              healthy.node_id: healthy_id})
+    monkeypatch.setattr(driver, '_lookup', None)
+    listed = driver.statuses(_watched({spec.node_id: server_id,
+                                       healthy.node_id: healthy_id}))
     assert listed[spec.node_id] == status
     assert listed[healthy.node_id].alive
     assert driver.console_log(spec.node_id, server_id)
@@ -155,7 +162,8 @@ def test_no_valid_host_is_a_capacity_problem(nova, driver):
     status = driver.status(spec.node_id, server_id)
     assert not status.alive and status.capacity
     assert 'No valid host' in status.reason
-    assert driver.statuses({spec.node_id: server_id})[spec.node_id] == status
+    watched = _watched({spec.node_id: server_id})
+    assert driver.statuses(watched)[spec.node_id] == status
 
 
 def test_quota_exceeded_is_a_quota_error(nova, driver):

@@ -15,12 +15,12 @@ import base64
 import os
 import signal
 import subprocess
+import types
 import uuid
 
 import paramiko
 import pytest
 
-from buildfarm.drivers import base
 from buildfarm.drivers.nova import driver as nova_driver
 from buildfarm import states
 from tests.functional import conftest
@@ -91,8 +91,6 @@ class QemuNovaDriver(nova_driver.NovaDriver):
             stdout=subprocess.DEVNULL, stderr=open(
                 os.path.join(folder, 'qemu.log'), 'w'))
         self.vms[spec.node_id] = vm
-        with self._lock:
-            self._settings[spec.node_id] = dict(spec.settings)
         return str(vm.pid)
 
     def delete(self, node_id, external_id):
@@ -102,18 +100,18 @@ class QemuNovaDriver(nova_driver.NovaDriver):
             vm.wait(timeout=30)
         self.forget(node_id)
 
-    # The VMs are not in Nova: each is asked on its own.
-    statuses = base.NodeDriver.statuses
+    def statuses(self, nodes):
+        # The VMs are not in Nova: a running one is an ACTIVE server.
+        found = {}
+        for node_id, watched in nodes.items():
+            vm = self.vms.get(node_id)
+            server = types.SimpleNamespace(
+                id=watched.external_id, fault=None,
+                status='ACTIVE' if vm and vm.poll() is None else 'SHUTOFF')
+            found[node_id] = self._server_status(node_id, server, watched)
+        return found
 
-    def status(self, node_id, external_id):
-        vm = self.vms.get(node_id)
-        if vm is None or vm.poll() is not None:
-            return base.NodeStatus(False, 'the VM of node %s is off'
-                                   % node_id)
-        return base.NodeStatus(True, register_by=self._watch_ssh(
-            node_id, external_id))
-
-    def ssh_address(self, node_id, external_id):
+    def ssh_address(self, node_id, external_id, settings):
         return '127.0.0.1', self.ssh_ports[node_id]
 
     def console_log(self, node_id, external_id):

@@ -218,7 +218,7 @@ def test_a_failed_boot_is_handled_once_its_agent_logs_are_in(
     job, slow = _booting_late(controller, api, conf)
     driver = controller.drivers[slow['driver']]
     fetched = threading.Event()
-    monkeypatch.setattr(driver, 'agent_logs', lambda node_id, external_id: (
+    monkeypatch.setattr(driver, 'agent_logs', lambda *args: (
         fetched.wait(10) and 'agent: Connection refused'))
     time.sleep(1.2)
     started = time.monotonic()
@@ -247,8 +247,13 @@ def test_the_watchdog_asks_each_driver_once_for_all_its_nodes(
     monkeypatch.setattr(driver, 'statuses', lambda nodes: asked.append(
         dict(nodes)) or {n: base.NodeStatus(True) for n in nodes})
     controller.scheduler.check_nodes()
-    assert asked == [{n['id']: n['external_id'] for n in booting}]
-    assert running['id'] in asked[0]
+    assert [{n: w.external_id for n, w in a.items()} for a in asked] == [
+        {n['id']: n['external_id'] for n in booting}]
+    # The driver hears whose agent registered, and the label's settings.
+    assert {n: w.registered for n, w in asked[0].items()} == {
+        n['id']: n['id'] == running['id'] for n in booting}
+    settings = controller.pools.get('default').settings
+    assert all(w.settings == settings for w in asked[0].values())
 
 
 def test_a_node_that_dies_mid_job_is_retried_then_fails(controller, api,
@@ -367,14 +372,17 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
     first.stop()
     second = service.ControllerService(conf)
     second.drivers['fake'].client = client   # the same "Docker engine"
-    adopted, registered = {}, []
-    second.drivers['fake'].adopt = adopted.__setitem__
-    second.drivers['fake'].registered = registered.append
     second.start()
     try:
-        # The driver is told whose node it is, and that its agent is in.
-        assert adopted == {node['id']: second.pools.get('default').settings}
-        assert registered == [node['id']]
+        # The new driver is told, when asked about it, that the node's
+        # agent is in.
+        asked = []
+        second.drivers['fake'].statuses = lambda nodes: asked.append(
+            nodes) or {n: base.NodeStatus(True) for n in nodes}
+        second.scheduler.check_nodes()
+        assert asked == [{node['id']: base.WatchedNode(
+            node['external_id'], second.pools.get('default').settings,
+            registered=True)}]
         agent = _agent(second, node['id'])
         agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
         assert second.jobs.get_job(job['id'])['state'] == states.SUCCEEDED

@@ -71,34 +71,47 @@ def _scanners():
         'ssh-scan-')]
 
 
+class _Server:
+    status = 'ACTIVE'
+    fault = None
+
+    def __init__(self, server_id):
+        self.id = server_id
+
+
+def _status(driver, registered, settings=None):
+    if settings is None:
+        settings = {'ssh_check': True}
+    watched = base.WatchedNode('server-1', settings, registered)
+    return driver._server_status('node-1', _Server('server-1'), watched)
+
+
 def test_the_ssh_scan_of_a_node_stops_once_its_agent_registered(
         conf, monkeypatch):
     driver = nova_driver.NovaDriver(conf)
     with socket.socket() as closed:
         closed.bind(('127.0.0.1', 0))
         port = closed.getsockname()[1]
-    monkeypatch.setattr(driver, 'ssh_address', lambda node_id, server_id: (
+    monkeypatch.setattr(driver, 'ssh_address', lambda *args: (
         '127.0.0.1', port))
-    driver.adopt('node-1', {})
-    assert driver._watch_ssh('node-1', 'server-1') is None
+    assert _status(driver, registered=False).register_by is None
     assert len(_scanners()) == 1
-    driver.registered('node-1')
+    assert _status(driver, registered=False).register_by is None
+    assert len(_scanners()) == 1   # one scan per node
+    assert _status(driver, registered=True).alive
     deadline = time.monotonic() + 10
     while _scanners() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _scanners()
 
 
-def test_no_ssh_scan_starts_for_a_node_whose_agent_registered_first(conf):
+def test_no_ssh_scan_starts_for_a_node_whose_agent_registered(conf):
     driver = nova_driver.NovaDriver(conf)
-    driver.adopt('node-1', {})
-    driver.registered('node-1')
-    assert driver._watch_ssh('node-1', 'server-1') is None
+    assert _status(driver, registered=True).alive
     assert not _scanners()
 
 
-def test_an_adopted_node_keeps_its_labels_ssh_settings(conf):
+def test_no_ssh_scan_for_a_label_without_ssh_check(conf):
     driver = nova_driver.NovaDriver(conf)
-    assert driver._node_setting('node-1', 'ssh_user') == 'debian'
-    driver.adopt('node-1', {'ssh_user': 'ubuntu'})
-    assert driver._node_setting('node-1', 'ssh_user') == 'ubuntu'
+    assert _status(driver, False, {'ssh_check': False}).alive
+    assert not _scanners()

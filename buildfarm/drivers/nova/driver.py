@@ -59,10 +59,9 @@ class NovaDriver(base.NodeDriver):
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
-        # node id -> the label's settings, for SSH.
-        self._settings = {}
         # node id -> {'host_key': ..., 'register_by': ...} once SSH
-        # answered, or {} while a scanner thread is trying.
+        # answered, {} while a scanner thread is trying, {'registered':
+        # True} once its agent registered.
         self._ssh_up = {}
 
     @property
@@ -73,12 +72,8 @@ class NovaDriver(base.NodeDriver):
                 self._conn = openstack.connect(cloud=self.conf.nova.cloud)
             return self._conn
 
-    def _setting(self, spec, name):
+    def _setting(self, settings, name):
         """A label's setting, else the [nova] option of that name."""
-        return spec.settings.get(name, getattr(self.conf.nova, name))
-
-    def _node_setting(self, node_id, name):
-        settings = self._settings.get(node_id, {})
         return settings.get(name, getattr(self.conf.nova, name))
 
     def _find(self, kind, name_or_id):
@@ -98,7 +93,7 @@ class NovaDriver(base.NodeDriver):
         return self._ids[key]
 
     def _networks(self, spec):
-        names = self._setting(spec, 'networks') or ['auto']
+        names = self._setting(spec.settings, 'networks') or ['auto']
         if isinstance(names, str):
             names = [names]
         if len(names) == 1 and names[0] in ('auto', 'none'):
@@ -141,12 +136,14 @@ class NovaDriver(base.NodeDriver):
     def server_kwargs(self, spec):
         kwargs = dict(
             name=NAME_PREFIX + spec.node_id,
-            flavor_id=self._find('flavor', self._setting(spec, 'flavor')),
+            flavor_id=self._find('flavor',
+                                 self._setting(spec.settings, 'flavor')),
             networks=self._networks(spec),
             metadata=self._metadata(spec),
             user_data=self.user_data(spec))
-        image_id = self._find('image', self._setting(spec, 'image'))
-        volume_size = int(self._setting(spec, 'boot_volume_size') or 0)
+        image_id = self._find('image', self._setting(spec.settings, 'image'))
+        volume_size = int(
+            self._setting(spec.settings, 'boot_volume_size') or 0)
         if volume_size:
             kwargs['block_device_mapping_v2'] = [{
                 'boot_index': 0, 'uuid': image_id, 'source_type': 'image',
@@ -155,16 +152,16 @@ class NovaDriver(base.NodeDriver):
         else:
             kwargs['image_id'] = image_id
         for name in ('key_name', 'availability_zone'):
-            if self._setting(spec, name):
-                kwargs[name] = self._setting(spec, name)
-        groups = self._setting(spec, 'security_groups')
+            if self._setting(spec.settings, name):
+                kwargs[name] = self._setting(spec.settings, name)
+        groups = self._setting(spec.settings, 'security_groups')
         if groups:
             kwargs['security_groups'] = [{'name': g} for g in groups]
         return kwargs
 
     def create(self, spec):
         from openstack import exceptions as sdk_exceptions
-        if not self._setting(spec, 'flavor'):
+        if not self._setting(spec.settings, 'flavor'):
             raise exception.NodeBootError(
                 'No flavor for nova nodes: set [nova] flavor or the '
                 'label\'s flavor.')
@@ -182,8 +179,6 @@ class NovaDriver(base.NodeDriver):
             raise exception.NodeBootError(
                 'Could not reach Nova to boot the node: %s' % _message(e))
         LOG.info('Node %s: server %s booting.', spec.node_id, server.id)
-        with self._lock:
-            self._settings[spec.node_id] = dict(spec.settings)
         return server.id
 
     def _find_server_id(self, node_id):
@@ -214,7 +209,6 @@ class NovaDriver(base.NodeDriver):
     def forget(self, node_id):
         """Drop what is kept of a deleted node (its scanner stops)."""
         with self._lock:
-            self._settings.pop(node_id, None)
             self._ssh_up.pop(node_id, None)
 
     def statuses(self, nodes):
@@ -228,28 +222,35 @@ class NovaDriver(base.NodeDriver):
             LOG.warning('Cannot list the servers of %d nodes: %s',
                         len(nodes), e)
             return {node_id: base.NodeStatus(True) for node_id in nodes}
-        return {node_id: (self._server_status(node_id, servers[external_id])
-                          if external_id in servers
-                          else self.status(node_id, external_id))
-                for node_id, external_id in nodes.items()}
+        return {node_id: (
+            self._server_status(node_id, servers[watched.external_id],
+                                watched)
+            if watched.external_id in servers
+            else self._lookup(node_id, watched))
+            for node_id, watched in nodes.items()}
 
     def status(self, node_id, external_id):
+        return self._lookup(node_id, base.WatchedNode(external_id, {}, True))
+
+    def _lookup(self, node_id, watched):
         from openstack import exceptions as sdk_exceptions
         try:
-            server = self.conn.compute.get_server(external_id)
+            server = self.conn.compute.get_server(watched.external_id)
         except sdk_exceptions.NotFoundException:
             return base.NodeStatus(False, 'the server of node %s is gone'
                                    % node_id)
         except sdk_exceptions.SDKException as e:
             LOG.warning('Node %s: cannot get its server: %s', node_id, e)
             return base.NodeStatus(True)  # Nova's trouble, not the node's
-        return self._server_status(node_id, server)
+        return self._server_status(node_id, server, watched)
 
-    def _server_status(self, node_id, server):
-        if server.status == 'ACTIVE' and self._node_setting(node_id,
-                                                            'ssh_check'):
+    def _server_status(self, node_id, server, watched):
+        if watched.registered:
+            self._stop_scan(node_id)
+        elif server.status == 'ACTIVE' and self._setting(watched.settings,
+                                                         'ssh_check'):
             return base.NodeStatus(True, register_by=self._watch_ssh(
-                node_id, server.id))
+                node_id, server.id, watched.settings))
         if server.status in ('BUILD', 'ACTIVE', 'REBOOT', 'HARD_REBOOT'):
             return base.NodeStatus(True)
         fault = (server.fault or {}).get('message', '')
@@ -269,7 +270,7 @@ class NovaDriver(base.NodeDriver):
             return None
         return (output or {}).get('output')
 
-    def ssh_address(self, node_id, external_id):
+    def ssh_address(self, node_id, external_id, settings):
         """(host, port) of the node's SSH server."""
         server = self.conn.compute.get_server(external_id)
         host = server.access_ipv4
@@ -279,31 +280,27 @@ class NovaDriver(base.NodeDriver):
                              if a.get('version') == 4), None)
                 if host:
                     break
-        return host, self._node_setting(node_id, 'ssh_port')
+        return host, self._setting(settings, 'ssh_port')
 
-    def _watch_ssh(self, node_id, external_id):
+    def _watch_ssh(self, node_id, external_id, settings):
         """When the node's SSH answered, the time its agent must register
         by; until then None, a thread scanning its host key meanwhile."""
         with self._lock:
             if node_id in self._ssh_up:
                 return self._ssh_up[node_id].get('register_by')
             self._ssh_up[node_id] = {}
-        threading.Thread(target=self._scan, args=(node_id, external_id),
+        threading.Thread(target=self._scan,
+                         args=(node_id, external_id, settings),
                          name='ssh-scan-%s' % node_id, daemon=True).start()
         return None
 
-    def adopt(self, node_id, settings):
+    def _stop_scan(self, node_id):
+        """The node's agent registered: its scan has nothing to learn."""
         with self._lock:
-            self._settings[node_id] = dict(settings)
-
-    def registered(self, node_id):
-        with self._lock:
-            if node_id in self._settings:  # not deleted meanwhile
-                # A scan running, or one a later status would start, has
-                # nothing left to learn.
+            if self._ssh_up.get(node_id) == {}:
                 self._ssh_up[node_id] = {'registered': True}
 
-    def _scan(self, node_id, external_id):
+    def _scan(self, node_id, external_id, settings):
         host = host_key = None
         while True:
             with self._lock:
@@ -311,7 +308,8 @@ class NovaDriver(base.NodeDriver):
                     return  # the node registered or was deleted
             try:
                 if host is None:
-                    host, port = self.ssh_address(node_id, external_id)
+                    host, port = self.ssh_address(node_id, external_id,
+                                                  settings)
                 host_key = host and ssh.scan_host_key(host, port, timeout=5)
             except Exception as e:
                 LOG.info('Node %s: cannot scan its SSH yet: %s', node_id,
@@ -321,20 +319,20 @@ class NovaDriver(base.NodeDriver):
             time.sleep(2)
         LOG.info('Node %s: SSH answers on %s:%d, host key %s', node_id, host,
                  port, host_key)
-        timeout = self._node_setting(node_id, 'register_timeout')
+        timeout = self._setting(settings, 'register_timeout')
         with self._lock:
-            if node_id in self._ssh_up:
+            if self._ssh_up.get(node_id) == {}:
                 self._ssh_up[node_id] = {
                     'host_key': host_key,
                     'register_by': timeutils.utcnow() + datetime.timedelta(
                         seconds=timeout)}
 
-    def agent_logs(self, node_id, external_id):
-        key_file = self._node_setting(node_id, 'ssh_key_file')
+    def agent_logs(self, node_id, external_id, settings):
+        key_file = self._setting(settings, 'ssh_key_file')
         if not key_file:
             return None
         try:
-            host, port = self.ssh_address(node_id, external_id)
+            host, port = self.ssh_address(node_id, external_id, settings)
         except Exception as e:
             return 'Could not find the node\'s address: %s' % _message(e)
         with self._lock:
@@ -347,8 +345,7 @@ class NovaDriver(base.NodeDriver):
             LOG.info('Node %s: trusting SSH host key %s on first use',
                      node_id, host_key)
         try:
-            return ssh.run(host, port,
-                           self._node_setting(node_id, 'ssh_user'),
+            return ssh.run(host, port, self._setting(settings, 'ssh_user'),
                            key_file, host_key, ssh.AGENT_LOGS, timeout=20)
         except (ssh.paramiko.SSHException, OSError, EOFError) as e:
             return 'Could not collect the agent\'s logs over SSH from ' \
