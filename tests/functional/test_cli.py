@@ -87,14 +87,12 @@ def test_cancel_and_follow(operator, git_server):
     follower = subprocess.Popen(
         ['buildfarm', '--config-file', operator['config'], 'job', 'logs',
          job['id'], '--follow'], stdout=subprocess.PIPE, text=True)
+    # The command runs: its first line is in the job's log.
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        shown = json.loads(_cli(operator['config'], 'job', 'show', job['id'],
-                                '-f', 'json').stdout)
-        if shown['state'] == 'running':
-            break
+    while 'started\n' not in _cli(operator['config'], 'job', 'logs',
+                                  job['id']).stdout:
+        assert time.monotonic() < deadline, 'the command never started'
         time.sleep(0.3)
-    time.sleep(1)
     cancelled = json.loads(_cli(operator['config'], 'job', 'cancel',
                                 job['id'], '-f', 'json', check=0).stdout)
     assert cancelled['id'] == job['id']
