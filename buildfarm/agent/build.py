@@ -53,7 +53,6 @@ class BuildImage(runner.Job):
                 f.write(value)
 
     def _build(self, report):
-        timings = report.timings
         os.makedirs(self.cache)
         self._write_env_dir()
         self.give_to_job_user(self.src, self.home, self.cache, self.env_dir)
@@ -67,7 +66,7 @@ class BuildImage(runner.Job):
         outcome = self.run_command(
             pack.compile_command(self.src, self.cache, self.env_dir),
             self.src, self.spec.timeout)
-        timings['compile'] = outcome.seconds
+        report.record('compile', outcome.seconds)
         if not outcome.succeeded:
             outcome.report(report, 'The %s pack\'s compile step' % pack.name,
                            self.spec.timeout)
@@ -85,7 +84,7 @@ class BuildImage(runner.Job):
         start = time.monotonic()
         archive, tag, image_id = self._assemble(report, pack, released,
                                                 types[process_type])
-        timings['assemble'] = time.monotonic() - start
+        report.record('assemble', time.monotonic() - start)
         start = time.monotonic()
         image = glance.upload(
             self.upload_target.to_dict(), archive, self.spec.image_name, {
@@ -97,7 +96,7 @@ class BuildImage(runner.Job):
                 'docker_tag': tag,
                 'docker_image_id': 'sha256:' + image_id,
             }, self._progress())
-        timings['upload'] = time.monotonic() - start
+        report.record('upload', time.monotonic() - start)
         report.state, report.exit_code = states.SUCCEEDED, 0
         report.image_id = image.id
         self.log.note('uploaded image %s (%s, %.1f MiB) to Glance' % (

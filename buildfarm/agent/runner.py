@@ -139,7 +139,7 @@ class Job:
             report.reason = str(e)
             self.log.note(report.reason)
             return False
-        report.timings['clone'] = time.monotonic() - start
+        report.record('clone', time.monotonic() - start)
         self.log.note('checked out %s' % report.commit)
         return True
 
@@ -190,7 +190,7 @@ class RepoJob(Job):
         self.log.note('running: %s' % self.spec.cmd)
         outcome = self.run_command(self.spec.cmd, self.src,
                                    self.spec.timeout)
-        report.timings['run'] = outcome.seconds
+        report.record('run', outcome.seconds)
         outcome.report(report, 'The command', self.spec.timeout)
         self.log.note('%s after %.1f s (exit status %s)' % (
             report.state, outcome.seconds, outcome.code))

@@ -33,6 +33,13 @@ class Report:
     # The Glance image a build_image job made.
     image_id: str = None
 
+    def record(self, phase, seconds):
+        """Note the seconds ``phase`` (one of AGENT_PHASES) took."""
+        if phase not in AGENT_PHASES:
+            raise ValueError('%r is not a phase the agent times; those '
+                             'are %s.' % (phase, ', '.join(AGENT_PHASES)))
+        self.timings[phase] = seconds
+
     def to_dict(self):
         data = {'state': self.state, 'exit_code': self.exit_code,
                 'commit': self.commit, 'reason': self.reason,

@@ -1,5 +1,6 @@
 import pytest
 
+from buildfarm.cli import common
 from buildfarm.cli import job
 from buildfarm import exception
 from buildfarm import objects
@@ -45,3 +46,12 @@ def test_an_env_option_without_a_value_is_refused():
     with pytest.raises(exception.InvalidJobSpec) as e:
         job.SubmitJob(None, None).spec(args)
     assert 'NAME=VALUE' in str(e.value)
+
+
+def test_a_job_row_shows_every_phase_in_order():
+    timings = {phase: 1.0 for phase in objects.PHASES}
+    row = dict(zip(common.COLUMNS, common.job_row(
+        {'id': 'j', 'spec': {}, 'timings': timings})))
+    assert [c for c in common.COLUMNS if c in timings] == list(
+        objects.PHASES)
+    assert all(row[phase] == 1.0 for phase in objects.PHASES)

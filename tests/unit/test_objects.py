@@ -118,6 +118,14 @@ def test_report_timings_are_the_agents_phases_in_float_seconds():
     assert all(type(v) is float for v in report.timings.values())
 
 
+def test_the_agent_records_its_phases_only():
+    report = objects.Report()
+    report.record('clone', 1.5)
+    assert report.timings == {'clone': 1.5}
+    with pytest.raises(ValueError):
+        report.record('queued', 1.0)
+
+
 def test_the_phases_in_order_are_the_controllers_and_the_agents():
     assert objects.PHASES == (
         'queued', 'node_boot', 'agent_ready', 'clone', 'run', 'compile',
