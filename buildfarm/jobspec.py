@@ -5,34 +5,18 @@ import re
 import urllib.parse
 
 from buildfarm import exception
+from buildfarm import objects
 
-REPO_JOB = 'repo_job'
-BUILD_IMAGE = 'build_image'
-DEFAULT_TIMEOUT = 3600
+# The kinds and the field list live with JobSpec; the names stay here too
+# for the callers of the validation.
+REPO_JOB = objects.REPO_JOB
+BUILD_IMAGE = objects.BUILD_IMAGE
+DEFAULT_TIMEOUT = objects.DEFAULT_TIMEOUT
 MAX_TIMEOUT = 7 * 24 * 3600
 _HIDDEN = '***'
 
-_COMMON_FIELDS = {
-    'git_url': 'URL of the git repository to clone (required)',
-    'ref': 'branch, tag or commit sha (default: the remote HEAD)',
-    'timeout': 'seconds the command may run (default %d)' % DEFAULT_TIMEOUT,
-    'env': 'environment variables for the command, as a mapping',
-    'secret_env': 'environment variables whose values are never stored '
-                  'and are masked in the log, as a mapping',
-    'label': 'label of the node to run on (default: the controller\'s)',
-}
-_FIELDS = {
-    REPO_JOB: dict(
-        _COMMON_FIELDS,
-        cmd='shell command to run in the checkout (required)'),
-    BUILD_IMAGE: dict(
-        _COMMON_FIELDS,
-        image_name='name of the image in Glance (required)',
-        language_pack='language pack to build with (default: the first '
-                      'whose detect recognises the app)',
-        token='token of the caller for the Image service; never stored '
-              '(default: the controller\'s cloud)'),
-}
+_FIELDS = {kind: {f.name: f.help for f in objects.spec_fields(kind)}
+           for kind in objects.KINDS}
 _URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
 _SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$')
 _ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')

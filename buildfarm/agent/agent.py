@@ -20,8 +20,7 @@ import psutil
 from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm import exception
-from buildfarm import jobspec
-from buildfarm import states
+from buildfarm import objects
 
 LOG = logging.getLogger(__name__)
 
@@ -78,7 +77,8 @@ class Agent:
         at once."""
         os.makedirs(self.conf.agent.workspace, exist_ok=True)
         if self.conf.agent.boot_job:
-            self.run_job(json.loads(self.conf.agent.boot_job))
+            self.run_job(objects.JobMessage.from_dict(
+                json.loads(self.conf.agent.boot_job)))
         threading.Thread(target=self._register_and_beat, daemon=True,
                          name='agent-%s' % self.node_id).start()
         deadline = threading.Timer(self.conf.agent.lease,
@@ -149,16 +149,17 @@ class Agent:
                 self.stop()
 
     def run_job(self, job):
+        """Start ``job`` (a JobMessage) unless the node has one."""
         with self._lock:
-            if self._job_id == job['id']:
+            if self._job_id == job.id:
                 return  # dispatched again after a controller restart
             if self._job_id is not None:
                 LOG.warning('Node %s already runs job %s; ignoring job %s.',
-                            self.node_id, self._job_id, job['id'])
+                            self.node_id, self._job_id, job.id)
                 return
-            self._job_id = job['id']
+            self._job_id = job.id
         threading.Thread(target=self._run, args=(job,), daemon=True,
-                         name='job-%s' % job['id']).start()
+                         name='job-%s' % job.id).start()
 
     def cancel_job(self, job_id):
         if job_id == self._job_id:
@@ -183,24 +184,19 @@ class Agent:
         self._contact = time.monotonic()
 
     def _run(self, job):
-        job_id = job['id']
-        secrets = list((job['spec'].get('secret_env') or {}).values())
-        if (job.get('upload') or {}).get('token'):
-            secrets.append(job['upload']['token'])
+        job_id = job.id
         log = logstream.LogStream(
             lambda seq, data: self._send_chunk(job_id, seq, data),
             self.conf.agent.max_log_bytes,
-            self.conf.agent.log_flush_interval, secrets=secrets)
+            self.conf.agent.log_flush_interval, secrets=job.secrets())
         work = None
         try:
-            work = self._runner(job.get('kind'))(
+            work = self._runner(job.kind)(
                 self.conf, job, log, self._cancel, self._wait_registered)
             report = work.run()
         except Exception as e:
             LOG.exception('Job %s: agent failure', job_id)
-            report = {'state': states.ERROR, 'exit_code': None,
-                      'commit': None, 'timings': {},
-                      'reason': 'The agent failed: %s' % e}
+            report = objects.Report(reason='The agent failed: %s' % e)
         finally:
             try:
                 log.close()
@@ -212,10 +208,10 @@ class Agent:
         deadline = time.monotonic() + self.conf.agent.report_timeout
         try:
             self._wait_registered(deadline)
-            retry(lambda: self.controller.report(job_id, report),
+            retry(lambda: self.controller.report(job_id, report.to_dict()),
                   'report of job %s' % job_id, deadline)
             LOG.info('Job %s: report acknowledged (%s).', job_id,
-                     report['state'])
+                     report.state)
         except Exception:
             LOG.exception('Job %s: the controller never acknowledged the '
                           'report.', job_id)
@@ -223,7 +219,7 @@ class Agent:
 
     @staticmethod
     def _runner(kind):
-        if kind == jobspec.BUILD_IMAGE:
+        if kind == objects.BUILD_IMAGE:
             # Late: repo jobs need none of it.
             from buildfarm.agent import build
             return build.BuildImageRunner

@@ -28,7 +28,7 @@ class BuildImageRunner(runner.JobRunner):
 
     def __init__(self, conf, job, log, cancel_event, wait_ready=None):
         super().__init__(conf, job, log, cancel_event, wait_ready)
-        self.upload_target = job['upload']
+        self.upload_target = job.upload
         self.cache = os.path.join(self.workdir, 'cache')
         self.env_dir = os.path.join(self.workdir, 'env')
 
@@ -39,15 +39,14 @@ class BuildImageRunner(runner.JobRunner):
         try:
             self._build(report)
         except exception.ImageBuildError as e:
-            report.update(state=states.ERROR, reason=str(e))
-            self.log.note(report['reason'])
+            report.state, report.reason = states.ERROR, str(e)
+            self.log.note(report.reason)
         return report
 
     def _write_env_dir(self):
         """The Heroku ENV_DIR: one file per variable of the job."""
         os.makedirs(self.env_dir, 0o700)
-        env = dict(self.spec.get('env') or {},
-                   **(self.spec.get('secret_env') or {}))
+        env = dict(self.spec.env or {}, **(self.spec.secret_env or {}))
         for name, value in env.items():
             fd = os.open(os.path.join(self.env_dir, name),
                          os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -55,25 +54,24 @@ class BuildImageRunner(runner.JobRunner):
                 f.write(value)
 
     def _build(self, report):
-        timings = report['timings']
         os.makedirs(self.cache)
         self._write_env_dir()
         self.give_to_job_user(self.src, self.home, self.cache, self.env_dir)
         packs = buildpack.find_packs(self.conf.packs_dir)
         pack, warning = buildpack.select(
-            packs, self.src, self.spec.get('language_pack'), self.user)
+            packs, self.src, self.spec.language_pack, self.user)
         if warning:
             self.log.note('warning: ' + warning)
         self.log.note('language pack %s %s' % (pack.name, pack.version))
 
         outcome = self.run_command(
             pack.compile_command(self.src, self.cache, self.env_dir),
-            self.src, self.spec['timeout'])
-        timings['compile'] = outcome.seconds
+            self.src, self.spec.timeout)
+        report.record('compile', outcome.seconds)
         if not outcome.succeeded:
             outcome.report(report, 'The %s pack\'s compile step' % pack.name,
-                           self.spec['timeout'])
-            report['reason'] += ' Its output is in the job\'s log.'
+                           self.spec.timeout)
+            report.reason += ' Its output is in the job\'s log.'
             return
         released = buildpack.release(pack, self.src, self.user)
         types = released['process_types']
@@ -87,21 +85,21 @@ class BuildImageRunner(runner.JobRunner):
         start = time.monotonic()
         archive, tag, image_id = self._assemble(report, pack, released,
                                                 types[process_type])
-        timings['assemble'] = time.monotonic() - start
+        report.record('assemble', time.monotonic() - start)
         start = time.monotonic()
         image = glance.upload(
-            self.upload_target, archive, self.spec['image_name'], {
+            self.upload_target.to_dict(), archive, self.spec.image_name, {
                 'build_id': self.job_id,
-                'commit_sha': report['commit'],
-                'source_url': jobspec.redact_url(self.spec['git_url']),
+                'commit_sha': report.commit,
+                'source_url': jobspec.redact_url(self.spec.git_url),
                 'language_pack': pack.name,
                 'language_pack_version': pack.version,
                 'docker_tag': tag,
                 'docker_image_id': 'sha256:' + image_id,
             }, self._progress())
-        timings['upload'] = time.monotonic() - start
-        report.update(state=states.SUCCEEDED, exit_code=0,
-                      image_id=image.id)
+        report.record('upload', time.monotonic() - start)
+        report.state, report.exit_code = states.SUCCEEDED, 0
+        report.image_id = image.id
         self.log.note('uploaded image %s (%s, %.1f MiB) to Glance' % (
             image.id, tag, image.size / 2 ** 20))
 
@@ -115,9 +113,9 @@ class BuildImageRunner(runner.JobRunner):
         # The history stays out of the image: it may hold what the commit
         # no longer does.
         shutil.rmtree(os.path.join(self.src, '.git'), ignore_errors=True)
-        tag = docker_tag(self.spec['image_name'], report['commit'])
+        tag = docker_tag(self.spec.image_name, report.commit)
         env = dict(released['config_vars'], HOME='/' + imagearchive.APP_DIR,
-                   PORT=str(self.upload_target['port']))
+                   PORT=str(self.upload_target.port))
         user = ('%d:%d' % (self.user.pw_uid, self.user.pw_gid)
                 if self.user else '%d:%d' % (os.getuid(), os.getgid()))
         archive = os.path.join(self.workdir, 'image.tar')
@@ -126,15 +124,15 @@ class BuildImageRunner(runner.JobRunner):
             base, self.src, archive, tag, process, env=env, user=user,
             labels={
                 'org.opencontainers.image.source':
-                    jobspec.redact_url(self.spec['git_url']),
-                'org.opencontainers.image.revision': report['commit'],
-                'org.opencontainers.image.title': self.spec['image_name'],
+                    jobspec.redact_url(self.spec.git_url),
+                'org.opencontainers.image.revision': report.commit,
+                'org.opencontainers.image.title': self.spec.image_name,
                 'buildfarm.build-id': self.job_id,
                 'buildfarm.language-pack': '%s %s' % (pack.name,
                                                       pack.version),
             })
         size = os.path.getsize(archive)
-        limit = self.upload_target['max_bytes']
+        limit = self.upload_target.max_bytes
         if size > limit:
             raise exception.ImageBuildError(
                 'The image is %.1f MiB, over the limit of %d MiB '

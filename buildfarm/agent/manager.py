@@ -2,6 +2,7 @@
 
 from buildfarm.agent import rpcapi
 from buildfarm.common import rpc
+from buildfarm import objects
 
 
 class AgentManager:
@@ -12,7 +13,7 @@ class AgentManager:
         self.agent = agent
 
     def run_job(self, context, job):
-        self.agent.run_job(job)
+        self.agent.run_job(objects.JobMessage.from_dict(job))
 
     def cancel_job(self, context, job_id):
         self.agent.cancel_job(job_id)

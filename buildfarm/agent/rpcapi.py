@@ -19,7 +19,8 @@ class AgentAPI:
                                      self.RPC_API_VERSION)
 
     def run_job(self, node_id, job):
-        """Hand ``job`` ({'id', 'kind', 'spec'}) to the node's agent."""
+        """Hand ``job`` (``objects.JobMessage(...).to_dict()``) to the
+        node's agent."""
         self.client.prepare(server=node_id).cast({}, 'run_job', job=job)
 
     def cancel_job(self, node_id, job_id):

@@ -11,6 +11,7 @@ from buildfarm.agent import gitclone
 from buildfarm.agent import process
 from buildfarm import exception
 from buildfarm import jobspec
+from buildfarm import objects
 from buildfarm import states
 
 _CA_VARIABLES = ('GIT_SSL_CAINFO', 'PIP_CERT', 'REQUESTS_CA_BUNDLE',
@@ -39,30 +40,30 @@ class Outcome:
         return self.how == process.EXITED and self.code == 0
 
     def report(self, report, what, timeout):
-        """Fill ``report``'s state, exit code and reason; ``what`` names
-        the command in the reason ("The command")."""
-        report['exit_code'] = self.code
+        """Fill ``report``'s (a Report) state, exit code and reason;
+        ``what`` names the command in the reason ("The command")."""
+        report.exit_code = self.code
         if self.how == process.TIMED_OUT:
-            report.update(state=states.TIMED_OUT, reason=(
+            report.state, report.reason = states.TIMED_OUT, (
                 '%s ran longer than the job\'s timeout of %d s; all its '
-                'processes were stopped.' % (what, timeout)))
+                'processes were stopped.' % (what, timeout))
         elif self.how == process.CANCELLED:
-            report.update(state=states.CANCELLED, reason=(
+            report.state, report.reason = states.CANCELLED, (
                 'Cancelled while %s ran; all its processes were stopped.'
-                % (what[0].lower() + what[1:])))
+                % (what[0].lower() + what[1:]))
         elif self.code == 0:
-            report['state'] = states.SUCCEEDED
+            report.state = states.SUCCEEDED
         elif self.out_of_memory:
-            report.update(state=states.FAILED, reason=(
+            report.state, report.reason = states.FAILED, (
                 '%s exited with status %d: the kernel killed a process of '
                 'the job for using more memory than the node has (its '
-                'memory limit).' % (what, self.code)))
+                'memory limit).' % (what, self.code))
         else:
-            report.update(state=states.FAILED, reason=(
-                '%s exited with status %d.' % (what, self.code)))
-        if self.out_of_pids and report['reason']:
-            report['reason'] += (' The job hit the node\'s process limit '
-                                 '(pids_limit): processes could not fork.')
+            report.state, report.reason = states.FAILED, (
+                '%s exited with status %d.' % (what, self.code))
+        if self.out_of_pids and report.reason:
+            report.reason += (' The job hit the node\'s process limit '
+                              '(pids_limit): processes could not fork.')
         return report
 
 
@@ -72,12 +73,13 @@ class JobRunner:
     implement ``run``."""
 
     def __init__(self, conf, job, log, cancel_event, wait_ready=None):
-        """``wait_ready()`` returns once the command may start."""
+        """``job``: a JobMessage; ``wait_ready()`` returns once the
+        command may start."""
         self.conf = conf.agent
         self.wait_ready = wait_ready or (lambda: None)
         self.job = job
-        self.job_id = job['id']
-        self.spec = job['spec']
+        self.job_id = job.id
+        self.spec = job.spec
         self.log = log
         self.cancel_event = cancel_event
         self.workdir = os.path.join(self.conf.workspace, self.job_id)
@@ -102,8 +104,8 @@ class JobRunner:
         if self.user is not None:
             env.update(USER=self.user.pw_name, LOGNAME=self.user.pw_name)
         env.update(node_env(self.conf))
-        env.update(self.spec.get('env') or {})
-        env.update(self.spec.get('secret_env') or {})
+        env.update(self.spec.env or {})
+        env.update(self.spec.secret_env or {})
         return env
 
     def give_to_job_user(self, *paths):
@@ -117,8 +119,7 @@ class JobRunner:
                               self.user.pw_uid, self.user.pw_gid)
 
     def new_report(self):
-        return {'state': states.ERROR, 'exit_code': None, 'commit': None,
-                'reason': None, 'timings': {}}
+        return objects.Report()
 
     def clone(self, report):
         """Clone into ``self.src``; False (with the reason in the
@@ -128,19 +129,19 @@ class JobRunner:
         os.chmod(self.conf.workspace, 0o711)
         os.chmod(self.workdir, 0o711)
         self.log.note('cloning %s at %s' % (
-            jobspec.redact_url(self.spec['git_url']),
-            self.spec.get('ref') or 'the default branch'))
+            jobspec.redact_url(self.spec.git_url),
+            self.spec.ref or 'the default branch'))
         start = time.monotonic()
         try:
-            report['commit'] = gitclone.clone(
-                self.spec['git_url'], self.spec.get('ref'), self.src,
+            report.commit = gitclone.clone(
+                self.spec.git_url, self.spec.ref, self.src,
                 self.conf.clone_timeout, env=node_env(self.conf))
         except exception.CloneError as e:
-            report['reason'] = str(e)
-            self.log.note(report['reason'])
+            report.reason = str(e)
+            self.log.note(report.reason)
             return False
-        report['timings']['clone'] = time.monotonic() - start
-        self.log.note('checked out %s' % report['commit'])
+        report.record('clone', time.monotonic() - start)
+        self.log.note('checked out %s' % report.commit)
         return True
 
     def may_start(self, report):
@@ -148,8 +149,8 @@ class JobRunner:
         if the job was cancelled meanwhile."""
         self.wait_ready()
         if self.cancel_event.is_set():
-            report.update(state=states.CANCELLED,
-                          reason='Cancelled before the command started.')
+            report.state = states.CANCELLED
+            report.reason = 'Cancelled before the command started.'
             return False
         return True
 
@@ -172,7 +173,7 @@ class JobRunner:
                        out_of_pids)
 
     def run(self):
-        """Return the final report (a dict of JSON primitives)."""
+        """Return the final report (a Report)."""
         raise NotImplementedError
 
     def cleanup(self):
@@ -187,11 +188,11 @@ class RepoJobRunner(JobRunner):
         if not self.clone(report) or not self.may_start(report):
             return report
         self.give_to_job_user(self.src, self.home)
-        self.log.note('running: %s' % self.spec['cmd'])
-        outcome = self.run_command(self.spec['cmd'], self.src,
-                                   self.spec['timeout'])
-        report['timings']['run'] = outcome.seconds
-        outcome.report(report, 'The command', self.spec['timeout'])
+        self.log.note('running: %s' % self.spec.cmd)
+        outcome = self.run_command(self.spec.cmd, self.src,
+                                   self.spec.timeout)
+        report.record('run', outcome.seconds)
+        outcome.report(report, 'The command', self.spec.timeout)
         self.log.note('%s after %.1f s (exit status %s)' % (
-            report['state'], outcome.seconds, outcome.code))
+            report.state, outcome.seconds, outcome.code))
         return report

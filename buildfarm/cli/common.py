@@ -3,10 +3,10 @@
 import sys
 import time
 
+from buildfarm import objects
 from buildfarm import states
 
-PHASES = ('queued', 'node_boot', 'agent_ready', 'clone', 'run', 'compile',
-          'assemble', 'upload', 'report')
+PHASES = objects.PHASES
 COLUMNS = ('id', 'kind', 'state', 'exit_code', 'commit', 'image_id',
            'reason', 'wait_reason', 'git_url', 'ref', 'cmd', 'image_name',
            'language_pack', 'timeout', 'label', 'attempt', 'node_id',

@@ -8,6 +8,7 @@ from buildfarm.cli import common
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
 from buildfarm import exception
+from buildfarm import objects
 
 
 class JobShowOne(show.ShowOne):
@@ -33,28 +34,17 @@ class JobShowOne(show.ShowOne):
 
 
 class _Submit(JobShowOne):
-    """What both kinds of job submission share."""
+    """What both kinds of job submission share. The options of the spec
+    are the spec's fields (objects.JobSpec)."""
 
     error_status = common.EXIT_NOT_RUN
-    #: The ControllerAPI method that submits the job.
-    api_method = None
+    #: The kind of job, also the ControllerAPI method that submits it.
+    kind = None
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('--git-url', required=True,
-                            help='URL of the git repository')
-        parser.add_argument('--ref', help='branch, tag or commit sha '
-                            '(default: the remote HEAD)')
-        parser.add_argument('--timeout', type=int,
-                            help='seconds the command may run')
-        parser.add_argument('--env', action='append', metavar='NAME=VALUE',
-                            help='environment variable for the command; '
-                                 'may be repeated')
-        parser.add_argument('--secret-env', action='append',
-                            metavar='NAME=VALUE',
-                            help='like --env, but the value is never stored '
-                                 'and is masked in the log')
-        parser.add_argument('--label', help='label of the node to run on')
+        for field in objects.spec_fields(self.kind):
+            _add_option(parser, field)
         parser.add_argument('--idempotency-key', metavar='KEY',
                             help='submitting again with the same key '
                                  'returns the first job')
@@ -65,20 +55,23 @@ class _Submit(JobShowOne):
         return parser
 
     def spec(self, parsed_args):
-        spec = {'git_url': parsed_args.git_url, 'ref': parsed_args.ref,
-                'label': parsed_args.label}
-        if parsed_args.timeout is not None:
-            spec['timeout'] = parsed_args.timeout
-        try:
-            spec['env'] = common.parse_env(parsed_args.env)
-            spec['secret_env'] = common.parse_env(parsed_args.secret_env)
-        except ValueError as e:
-            raise exception.InvalidJobSpec(str(e))
+        """The spec of the options given; the controller fills in the
+        defaults."""
+        spec = {}
+        for field in objects.spec_fields(self.kind):
+            value = getattr(parsed_args, field.name)
+            if field.type is dict:
+                try:
+                    value = common.parse_env(value)
+                except ValueError as e:
+                    raise exception.InvalidJobSpec(str(e))
+            if value is not None:
+                spec[field.name] = value
         return spec
 
     def take_action(self, parsed_args):
         api = rpcapi.get_client(self.app.conf)
-        job = getattr(api, self.api_method)(
+        job = getattr(api, self.kind)(
             self.spec(parsed_args),
             idempotency_key=parsed_args.idempotency_key)
         if parsed_args.wait:
@@ -87,44 +80,27 @@ class _Submit(JobShowOne):
         return common.COLUMNS, common.job_row(job)
 
 
+def _add_option(parser, field):
+    kwargs = dict(dest=field.name, help=field.cli_help or field.help,
+                  metavar=field.metavar, required=field.required)
+    if field.type is dict:
+        kwargs['action'] = 'append'  # NAME=VALUE, repeated
+    elif field.type is not str:
+        kwargs['type'] = field.type
+    parser.add_argument(field.flag, **kwargs)
+
+
 class SubmitJob(_Submit):
     """Submit a repo_job: clone a repository at a ref, run a command."""
 
-    api_method = 'repo_job'
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--cmd', required=True,
-                            help='shell command to run in the checkout')
-        return parser
-
-    def spec(self, parsed_args):
-        return dict(super().spec(parsed_args), cmd=parsed_args.cmd)
+    kind = objects.REPO_JOB
 
 
 class SubmitBuild(_Submit):
     """Submit a build_image job: build an app with a language pack into
     an image and upload it to Glance."""
 
-    api_method = 'build_image'
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--image-name', required=True,
-                            help='name of the image in Glance')
-        parser.add_argument('--language-pack', metavar='NAME',
-                            help='language pack to build with (default: '
-                                 'the first that recognises the app)')
-        parser.add_argument('--token', help='your token for the Image '
-                            'service (default: the controller\'s cloud); '
-                            'never stored')
-        return parser
-
-    def spec(self, parsed_args):
-        return dict(super().spec(parsed_args),
-                    image_name=parsed_args.image_name,
-                    language_pack=parsed_args.language_pack,
-                    token=parsed_args.token)
+    kind = objects.BUILD_IMAGE
 
 
 class _OneJob(JobShowOne):

@@ -11,12 +11,10 @@ import logging
 from buildfarm.common import auth
 from buildfarm.db import api as db_api
 from buildfarm import exception
+from buildfarm import objects
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
-
-# The phases an agent times; the controller adds the others.
-AGENT_PHASES = ('clone', 'run', 'compile', 'assemble', 'upload')
 
 
 class AgentCallbacks:
@@ -119,12 +117,8 @@ class AgentCallbacks:
         # A resend may arrive after the node was destroyed: it is still
         # that node's job, and is acknowledged as a duplicate.
         job = self._node_for('report', node_id, job_id, live=False)[1]
-        state = result.get('state')
-        if state not in states.TERMINAL:
-            state = states.ERROR
-            result['reason'] = 'The agent sent an invalid report.'
-        timings = {k: float(v) for k, v in (result.get('timings') or
-                                            {}).items() if k in AGENT_PHASES}
+        report = objects.Report.from_dict(result)
+        timings = dict(report.timings)
         # What neither clone nor run took from dispatch to now: handing
         # the job over and reporting back.
         started = job['started_at']
@@ -133,10 +127,9 @@ class AgentCallbacks:
                 db_api.utcnow() - started).total_seconds() - sum(
                 timings.values()))
         ended = self.lifecycle.end(
-            job_id, state, [states.RUNNING],
-            exit_code=result.get('exit_code'), commit=result.get('commit'),
-            image_id=result.get('image_id'), reason=result.get('reason'),
-            timings=timings)
+            job_id, report.state, [states.RUNNING],
+            exit_code=report.exit_code, commit=report.commit,
+            image_id=report.image_id, reason=report.reason, timings=timings)
         if ended:
             for phase, seconds in ended['timings'].items():
                 self.metrics.phase.labels(phase).observe(seconds)

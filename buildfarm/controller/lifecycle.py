@@ -12,6 +12,7 @@ from buildfarm.controller import watchdog
 from buildfarm.db import api as db_api
 from buildfarm import exception
 from buildfarm import jobspec
+from buildfarm import objects
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
@@ -60,17 +61,18 @@ class Lifecycle:
         """The job as its agent gets it, with the secrets the database
         does not keep while this controller still holds them. None if it
         cannot be handed over (the job then ends, saying why)."""
-        message = {'id': job['id'], 'kind': job['kind'],
-                   'spec': self.memory.secrets.get(job['id'], job['spec'])}
+        spec = self.memory.secrets.get(job['id'], job['spec'])
+        upload = None
         if job['kind'] == jobspec.BUILD_IMAGE:
             try:
-                message['upload'] = self.uploads.target(message['spec'])
+                upload = self.uploads.target(spec)
             except exception.BuildfarmError as e:
                 self.end(job['id'], states.ERROR, reason=str(e))
                 self.drop_boot_node(job)
                 return None
-            message['spec'] = dict(message['spec'], token=None)
-        return message
+            spec = dict(spec, token=None)  # it travels in the upload target
+        return objects.JobMessage(id=job['id'], kind=job['kind'], spec=spec,
+                                  upload=upload).to_dict()
 
     def send(self, job, node_id):
         """Hand a running job to its node's agent (again, after a

@@ -8,7 +8,6 @@ boot ended comes back to the scheduler as a value (``boot_results``).
 
 import concurrent.futures
 import dataclasses
-import json
 import logging
 import queue
 import threading
@@ -19,6 +18,7 @@ from buildfarm.common import auth
 from buildfarm.db import api as db_api
 from buildfarm.drivers import base as driver_base
 from buildfarm import exception
+from buildfarm import objects
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
@@ -73,25 +73,24 @@ class NodeKeeper:
         return node
 
     def _agent_conf(self, node_id, job):
+        """The agent's configuration (an objects.AgentConfig) as every
+        driver gets it; ``job``: the boot job (JobMessage or its dict)."""
         node = self.conf.node
         job_env = dict(node.extra_env)
         if node.pip_index_url:
             job_env['PIP_INDEX_URL'] = node.pip_index_url
         if node.npm_registry:
             job_env['npm_config_registry'] = node.npm_registry
-        return {
-            'DEFAULT': {'transport_url': (node.transport_url or
-                                          self.conf.transport_url)},
-            'agent': {'node_id': node_id,
-                      'controller_topic': self.conf.controller.topic,
-                      'node_secret': auth.node_secret(self._key, node_id),
-                      'lease': self.conf.controller.node_lease,
-                      'heartbeat_interval':
-                          self.conf.controller.node_heartbeat_interval,
-                      'job_env': json.dumps(job_env),
-                      'packs_dir': node.packs_dir,
-                      'boot_job': job and json.dumps(job)},
-        }
+        return objects.AgentConfig(
+            transport_url=node.transport_url or self.conf.transport_url,
+            node_id=node_id,
+            controller_topic=self.conf.controller.topic,
+            node_secret=auth.node_secret(self._key, node_id),
+            lease=self.conf.controller.node_lease,
+            heartbeat_interval=self.conf.controller.node_heartbeat_interval,
+            job_env=job_env,
+            packs_dir=node.packs_dir,
+            boot_job=job or None)
 
     def _create(self, node_id, label, job):
         spec = driver_base.NodeSpec(

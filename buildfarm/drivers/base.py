@@ -9,11 +9,10 @@ driver must be safe to call from several threads.
 """
 
 import abc
-import configparser
 import dataclasses
 import datetime
-import io
-import json
+
+from buildfarm import objects
 
 from buildfarm.drivers import settings as settings_mod
 
@@ -29,10 +28,12 @@ class NodeSpec:
     # The label's settings for this driver (image, size...); see
     # buildfarm.controller.pools.
     settings: dict
-    # Options for the agent, {group: {option: value}}. Holds the node's
-    # broker URL and secret: deliver it to the agent alone, never through
-    # an image, the environment of the job or a log.
-    agent_conf: dict
+    # Options for the agent. Holds the node's broker URL and secret:
+    # deliver it to the agent alone, never through an image, the
+    # environment of the job or a log. The driver adds what its way of
+    # delivering the node decides (workspace, ca_bundle...) with
+    # dataclasses.replace and renders it (AgentConfig.render).
+    agent_conf: objects.AgentConfig
     # Host directories of git repositories that jobs may clone through
     # file:// URLs, to be served to the node read-only at the same paths.
     local_repos: list = dataclasses.field(default_factory=list)
@@ -64,30 +65,6 @@ class NodeStatus:
     # not registered yet: the agent may take until this time (naive UTC),
     # even past the label's boot_timeout.
     register_by: datetime.datetime = None
-
-
-def conf_value(value):
-    """An agent option's value as oslo.config must be given it: JSON for
-    a dict, and "$" escaped, which it would read as a reference to another
-    option."""
-    if isinstance(value, dict):
-        value = json.dumps(value)
-    return value.replace('$', '$$') if isinstance(value, str) else value
-
-
-def render_agent_conf(agent_conf):
-    """The agent's configuration file as text (oslo.config INI)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    for group, options in agent_conf.items():
-        if group != 'DEFAULT':
-            parser.add_section(group)
-        for name, value in options.items():
-            if value is None:
-                continue
-            parser.set(group, name, str(conf_value(value)))
-    out = io.StringIO()
-    parser.write(out)
-    return out.getvalue()
 
 
 class NodeDriver(abc.ABC):

@@ -18,6 +18,7 @@ Mistral's executor rebuilds an action from its attributes without
 calling ``__init__``: ``__init__`` only stores its arguments.
 """
 
+import inspect
 import os
 import time
 
@@ -28,6 +29,7 @@ from buildfarm.common import config
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
 from buildfarm.mistral import results
+from buildfarm import objects
 from buildfarm import states
 
 CONFIG_FILE_VARIABLE = 'BUILDFARM_CONFIG_FILE'
@@ -58,10 +60,49 @@ class _ControllerAction(actions.Action):
         raise NotImplementedError
 
 
-class _JobAction(_ControllerAction):
+def _init_with_inputs(fields):
+    """An ``__init__`` that takes ``fields`` (required ones first), then
+    ``sync`` and ``transport_url``, and keeps each as an attribute.
+    Mistral reads the inputs from its signature."""
+    P = inspect.Parameter
+    params = [P('self', P.POSITIONAL_OR_KEYWORD)]
+    params += [P(f.name, P.POSITIONAL_OR_KEYWORD) for f in fields
+               if f.required]
+    params += [P(f.name, P.POSITIONAL_OR_KEYWORD, default=None)
+               for f in fields if not f.required]
+    params += [P('sync', P.POSITIONAL_OR_KEYWORD, default=False),
+               P('transport_url', P.POSITIONAL_OR_KEYWORD, default=None)]
+    signature = inspect.Signature(params)
 
-    method = None       # of ControllerAPI
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        inputs = dict(bound.arguments)
+        del inputs['self']
+        _ControllerAction.__init__(self, inputs.pop('transport_url'))
+        for name, value in inputs.items():
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
+class _JobAction(_ControllerAction):
+    """A job submission. Its inputs are the fields of the job's spec
+    that may be stored (Mistral stores action inputs), then ``sync`` and
+    ``transport_url``."""
+
+    method = None       # of ControllerAPI, also the kind of job
     spec_fields = ()    # the inputs that make the job's spec
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.method is None:
+            return
+        fields = [f for f in objects.spec_fields(cls.method)
+                  if not f.secret]
+        cls.spec_fields = tuple(f.name for f in fields)
+        cls.__init__ = _init_with_inputs(fields)
 
     def is_sync(self):
         return bool(self.sync)
@@ -93,19 +134,7 @@ class _JobAction(_ControllerAction):
 class RepoJobAction(_JobAction):
     """Clone ``git_url`` at ``ref`` and run ``cmd`` on a fresh node."""
 
-    method = 'repo_job'
-    spec_fields = ('git_url', 'cmd', 'ref', 'timeout', 'env', 'label')
-
-    def __init__(self, git_url, cmd, ref=None, timeout=None, env=None,
-                 label=None, sync=False, transport_url=None):
-        super().__init__(transport_url)
-        self.git_url = git_url
-        self.cmd = cmd
-        self.ref = ref
-        self.timeout = timeout
-        self.env = env
-        self.label = label
-        self.sync = sync
+    method = objects.REPO_JOB
 
 
 class BuildImageAction(_JobAction):
@@ -113,22 +142,7 @@ class BuildImageAction(_JobAction):
     language pack. The upload uses the caller's token (the action's
     security context), which is never stored."""
 
-    method = 'build_image'
-    spec_fields = ('git_url', 'image_name', 'ref', 'language_pack',
-                   'timeout', 'env', 'label')
-
-    def __init__(self, git_url, image_name, ref=None, language_pack=None,
-                 timeout=None, env=None, label=None, sync=False,
-                 transport_url=None):
-        super().__init__(transport_url)
-        self.git_url = git_url
-        self.image_name = image_name
-        self.ref = ref
-        self.language_pack = language_pack
-        self.timeout = timeout
-        self.env = env
-        self.label = label
-        self.sync = sync
+    method = objects.BUILD_IMAGE
 
     def _spec(self, context):
         spec = super()._spec(context)

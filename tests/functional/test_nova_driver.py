@@ -15,6 +15,7 @@ import yaml
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import driver as nova_driver
 from buildfarm import exception
+from buildfarm import objects
 from buildfarm import states
 from tests.functional import conftest
 
@@ -77,8 +78,9 @@ def _spec(secret='s3cret-%s' % uuid.uuid4().hex, **settings):
     node_id = str(uuid.uuid4())
     return base.NodeSpec(
         node_id=node_id, settings=settings, label='vm',
-        agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
-                    'agent': {'node_id': node_id, 'node_secret': secret}})
+        agent_conf=objects.AgentConfig(
+            transport_url='rabbit://u:pw@h/', node_id=node_id,
+            node_secret=secret))
 
 
 def _wait_status(nova, server_id, wanted, timeout=60):
@@ -110,7 +112,7 @@ def test_a_node_boots_with_owner_metadata_and_its_agent_configuration(
                   if f['path'] == nova_driver.AGENT_CONF]
     assert (conf_file['permissions'], conf_file['owner']) == ('0600',
                                                               'root:root')
-    assert 'node_secret = %s' % spec.agent_conf['agent']['node_secret'] in (
+    assert 'node_secret = %s' % spec.agent_conf.node_secret in (
         conf_file['content'])
     assert ['systemctl', 'start', '--no-block',
             'buildfarm-agent.service'] in user_data['runcmd']

@@ -3,6 +3,7 @@ import pytest
 from buildfarm.agent import build
 from buildfarm.agent import process
 from buildfarm.agent import runner
+from buildfarm import objects
 from buildfarm import states
 
 
@@ -27,5 +28,6 @@ def test_docker_tags_are_valid_references(name, commit, tag):
 ])
 def test_outcomes_name_what_ran(how, code, state, reason):
     report = runner.Outcome(how, code, 1.0, False, False).report(
-        {'reason': None}, 'The compile step', 9)
-    assert (report['state'], report['reason']) == (state, reason)
+        objects.Report(), 'The compile step', 9)
+    assert (report.state, report.reason) == (state, reason)
+    assert report.exit_code == code

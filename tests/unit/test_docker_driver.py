@@ -11,6 +11,7 @@ from buildfarm.drivers import base
 from buildfarm.drivers.docker import driver as docker_driver
 from buildfarm.drivers.fake import driver as fake_driver
 from buildfarm import exception
+from buildfarm import objects
 
 SECRET = 'the-node-secret'
 
@@ -19,9 +20,9 @@ def _spec(local_repos=(), settings=None):
     return base.NodeSpec(
         node_id='node-1', settings=settings or {},
         local_repos=list(local_repos),
-        agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
-                    'agent': {'node_id': 'node-1', 'node_secret': SECRET,
-                              'job_env': '{}'}})
+        agent_conf=objects.AgentConfig(
+            transport_url='rabbit://u:pw@h/', node_id='node-1',
+            node_secret=SECRET, job_env={}))
 
 
 @pytest.fixture
@@ -125,8 +126,8 @@ def test_delete_without_an_id_finds_the_container_by_label(driver):
 
 def test_agent_options_survive_oslo_config_substitution(tmp_path):
     path = tmp_path / 'agent.conf'
-    path.write_text(base.render_agent_conf({'agent': {
-        'node_secret': 'a$b', 'job_env': {'PS1': '$HOME ${USER}'}}}))
+    path.write_text(objects.AgentConfig(
+        node_secret='a$b', job_env={'PS1': '$HOME ${USER}'}).render())
     conf = config.load(['--config-file', str(path)], messaging=False)
     assert conf.agent.node_secret == 'a$b'
     assert json.loads(conf.agent.job_env) == {'PS1': '$HOME ${USER}'}

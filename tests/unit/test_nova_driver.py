@@ -11,6 +11,7 @@ import yaml
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import driver as nova_driver
 from buildfarm import exception
+from buildfarm import objects
 
 SECRET = 'the-node-secret'
 
@@ -18,8 +19,9 @@ SECRET = 'the-node-secret'
 def _spec():
     return base.NodeSpec(
         node_id='node-1', settings={}, label='vm',
-        agent_conf={'DEFAULT': {'transport_url': 'rabbit://u:pw@h/'},
-                    'agent': {'node_id': 'node-1', 'node_secret': SECRET}})
+        agent_conf=objects.AgentConfig(
+            transport_url='rabbit://u:pw@h/', node_id='node-1',
+            node_secret=SECRET))
 
 
 def _user_data(driver):

@@ -11,6 +11,7 @@ variable, and goes with the node. (Like the CA bundle, this needs the
 Docker engine on the controller's host.)
 """
 
+import dataclasses
 import logging
 import os
 import re
@@ -127,16 +128,14 @@ class DockerDriver(base.NodeDriver):
         )
 
     def create(self, spec):
-        agent_conf = {g: dict(o) for g, o in spec.agent_conf.items()}
-        agent = agent_conf.setdefault('agent', {})
-        agent['workspace'] = WORKSPACE
+        delivery = {'workspace': WORKSPACE}
         if self.conf.node.ca_bundle:
-            agent['ca_bundle'] = NODE_CA_BUNDLE
+            delivery['ca_bundle'] = NODE_CA_BUNDLE
         runtime_archive = self.runtime.path()
         if runtime_archive:
-            agent['runtime_archive'] = RUNTIME_ARCHIVE
-        self._write_agent_conf(spec.node_id,
-                               base.render_agent_conf(agent_conf))
+            delivery['runtime_archive'] = RUNTIME_ARCHIVE
+        agent_conf = dataclasses.replace(spec.agent_conf, **delivery)
+        self._write_agent_conf(spec.node_id, agent_conf.render())
         try:
             container = self._start_container(spec, runtime_archive)
         except exception.NodeBootError:

@@ -5,6 +5,7 @@ transport as the controller, so it needs no broker of its own; the job's
 command still runs as an unprivileged user when this process is root.
 """
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -32,16 +33,14 @@ class LocalDriver(base.NodeDriver):
         conf = bf_conf.new_config()
         rpc.register_opts(conf)
         conf([], project='buildfarm', default_config_files=[])
-        for group, options in spec.agent_conf.items():
+        agent_conf = dataclasses.replace(
+            spec.agent_conf, workspace=workspace,
+            ca_bundle=self.conf.node.ca_bundle,
+            job_user='nobody' if os.geteuid() == 0 else None)
+        for group, options in agent_conf.to_groups().items():
             for name, value in options.items():
-                if value is None:
-                    continue  # unset: the option's default
-                conf.set_override(name, base.conf_value(value),
+                conf.set_override(name, value,
                                   None if group == 'DEFAULT' else group)
-        conf.set_override('workspace', workspace, 'agent')
-        conf.set_override('ca_bundle', self.conf.node.ca_bundle, 'agent')
-        if os.geteuid() == 0:
-            conf.set_override('job_user', 'nobody', 'agent')
         return conf
 
     def create(self, spec):

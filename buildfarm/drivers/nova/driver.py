@@ -13,6 +13,7 @@ over SSH from a node that fails before its agent registers.
 """
 
 import base64
+import dataclasses
 import datetime
 import logging
 import threading
@@ -103,7 +104,7 @@ class NovaDriver(base.NodeDriver):
     def user_data(self, spec):
         """The cloud-init user data that gives the agent its
         configuration (and the node the extra CA, if any)."""
-        agent_conf = {g: dict(o) for g, o in spec.agent_conf.items()}
+        agent_conf = spec.agent_conf
         files = []
         runcmd = []
         if self.conf.node.ca_bundle:
@@ -111,11 +112,11 @@ class NovaDriver(base.NodeDriver):
                 files.append({'path': EXTRA_CA, 'permissions': '0644',
                               'content': f.read()})
             runcmd.append(['update-ca-certificates'])
-            agent_conf.setdefault('agent', {})['ca_bundle'] = (
-                SYSTEM_CA_BUNDLE)
+            agent_conf = dataclasses.replace(agent_conf,
+                                             ca_bundle=SYSTEM_CA_BUNDLE)
         files.append({'path': AGENT_CONF, 'permissions': '0600',
                       'owner': 'root:root',
-                      'content': base.render_agent_conf(agent_conf)})
+                      'content': agent_conf.render()})
         runcmd.append(['systemctl', 'start', '--no-block',
                        'buildfarm-agent.service'])
         text = '#cloud-config\n' + yaml.safe_dump(

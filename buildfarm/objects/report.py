@@ -1,0 +1,69 @@
+"""The report: how a job ended, as its agent tells the controller
+(``NodeCallbackAPI.report``), and the phases a job's time is split in."""
+
+import dataclasses
+
+from buildfarm import states
+
+# Timed by the agent, in the order they run (a repo_job has clone and
+# run, a build_image job clone, compile, assemble and upload).
+AGENT_PHASES = ('clone', 'run', 'compile', 'assemble', 'upload')
+# Timed by the controller: the wait for a node, its boot, its agent's
+# start, and what is left of the job's time after the agent's phases.
+CONTROLLER_PHASES = ('queued', 'node_boot', 'agent_ready', 'report')
+# All of them, in the order a job goes through them.
+PHASES = CONTROLLER_PHASES[:3] + AGENT_PHASES + CONTROLLER_PHASES[3:]
+
+INVALID = 'The agent sent an invalid report.'
+
+
+@dataclasses.dataclass
+class Report:
+    """How a job ended. A new report says the job could not run (ERROR)
+    until the agent knows better."""
+
+    state: str = states.ERROR
+    exit_code: int = None
+    # The commit the job ran on.
+    commit: str = None
+    # Why the job did not succeed, in words its submitter can act on.
+    reason: str = None
+    # Seconds per phase, of AGENT_PHASES.
+    timings: dict = dataclasses.field(default_factory=dict)
+    # The Glance image a build_image job made.
+    image_id: str = None
+
+    def record(self, phase, seconds):
+        """Note the seconds ``phase`` (one of AGENT_PHASES) took."""
+        if phase not in AGENT_PHASES:
+            raise ValueError('%r is not a phase the agent times; those '
+                             'are %s.' % (phase, ', '.join(AGENT_PHASES)))
+        self.timings[phase] = seconds
+
+    def to_dict(self):
+        data = {'state': self.state, 'exit_code': self.exit_code,
+                'commit': self.commit, 'reason': self.reason,
+                'timings': dict(self.timings)}
+        if self.image_id is not None:
+            data['image_id'] = self.image_id
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        """The report an agent sent, checked: a report without a terminal
+        state is an error of the job (INVALID); timings are kept for
+        AGENT_PHASES only, in seconds as floats."""
+        if not isinstance(data, dict):
+            return cls(reason=INVALID)
+        report = cls(exit_code=data.get('exit_code'),
+                     commit=data.get('commit'),
+                     reason=data.get('reason'),
+                     image_id=data.get('image_id'),
+                     timings={phase: float(seconds) for phase, seconds in
+                              (data.get('timings') or {}).items()
+                              if phase in AGENT_PHASES})
+        if data.get('state') in states.TERMINAL:
+            report.state = data['state']
+        else:
+            report.reason = INVALID
+        return report

@@ -1,0 +1,57 @@
+import pytest
+
+from buildfarm.cli import common
+from buildfarm.cli import job
+from buildfarm import exception
+from buildfarm import objects
+
+
+def _parser(command):
+    return command(None, None).get_parser('buildfarm job')
+
+
+@pytest.mark.parametrize('command', [job.SubmitJob, job.SubmitBuild])
+def test_every_field_of_the_kind_is_an_option(command):
+    options = {a.dest: a for a in _parser(command)._actions}
+    for field in objects.spec_fields(command.kind):
+        assert field.flag in options[field.name].option_strings
+        assert options[field.name].required == field.required
+
+
+def test_a_repo_job_spec_from_the_options():
+    parser = _parser(job.SubmitJob)
+    args = parser.parse_args([
+        '--git-url', 'https://example.com/r.git', '--cmd', 'tox',
+        '--timeout', '60', '--env', 'A=1', '--env', 'B=2=3',
+        '--secret-env', 'TOKEN=x'])
+    assert job.SubmitJob(None, None).spec(args) == {
+        'git_url': 'https://example.com/r.git', 'cmd': 'tox', 'timeout': 60,
+        'env': {'A': '1', 'B': '2=3'}, 'secret_env': {'TOKEN': 'x'}}
+
+
+def test_a_build_image_spec_from_the_options():
+    parser = _parser(job.SubmitBuild)
+    args = parser.parse_args([
+        '--git-url', 'https://example.com/app.git', '--image-name', 'app',
+        '--language-pack', 'python', '--token', 'tok', '--ref', 'v1'])
+    assert job.SubmitBuild(None, None).spec(args) == {
+        'git_url': 'https://example.com/app.git', 'image_name': 'app',
+        'language_pack': 'python', 'token': 'tok', 'ref': 'v1', 'env': {},
+        'secret_env': {}}
+
+
+def test_an_env_option_without_a_value_is_refused():
+    args = _parser(job.SubmitJob).parse_args([
+        '--git-url', 'u', '--cmd', 'c', '--env', 'NOVALUE'])
+    with pytest.raises(exception.InvalidJobSpec) as e:
+        job.SubmitJob(None, None).spec(args)
+    assert 'NAME=VALUE' in str(e.value)
+
+
+def test_a_job_row_shows_every_phase_in_order():
+    timings = {phase: 1.0 for phase in objects.PHASES}
+    row = dict(zip(common.COLUMNS, common.job_row(
+        {'id': 'j', 'spec': {}, 'timings': timings})))
+    assert [c for c in common.COLUMNS if c in timings] == list(
+        objects.PHASES)
+    assert all(row[phase] == 1.0 for phase in objects.PHASES)

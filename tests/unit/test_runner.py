@@ -1,0 +1,53 @@
+"""A repo_job run by the agent's runner, from its job message to its
+report."""
+
+import os
+import threading
+
+from buildfarm.agent import logstream
+from buildfarm.agent import runner
+from buildfarm import objects
+from buildfarm import states
+
+
+def _run(conf, tmp_path, spec):
+    conf.set_override('workspace', str(tmp_path / 'workspace'), 'agent')
+    if os.geteuid() == 0:
+        conf.set_override('job_user', 'nobody', 'agent')
+    os.makedirs(conf.agent.workspace)
+    message = objects.JobMessage.from_dict(
+        {'id': 'job1', 'kind': objects.REPO_JOB, 'spec': dict(
+            {'ref': None, 'timeout': 60, 'env': {}, 'secret_env': {},
+             'label': None}, **spec)})
+    chunks = []
+    log = logstream.LogStream(lambda seq, data: chunks.append(data),
+                              10 ** 6, 0.01, secrets=message.secrets())
+    work = runner.RepoJobRunner(conf, message, log, threading.Event())
+    try:
+        report = work.run()
+    finally:
+        log.close()
+        work.cleanup()
+    return report, ''.join(chunks)
+
+
+def test_a_command_that_fails_is_reported_with_its_phases(
+        conf, tmp_path, git_repo):
+    report, log = _run(conf, tmp_path, {
+        'git_url': git_repo['url'], 'cmd': 'cat file; echo $S; exit 3',
+        'secret_env': {'S': 'hush'}})
+    data = report.to_dict()
+    assert data['state'] == states.FAILED
+    assert data['exit_code'] == 3
+    assert data['commit'] == git_repo['head']
+    assert data['reason'] == 'The command exited with status 3.'
+    assert set(data['timings']) == {'clone', 'run'}
+    assert 'image_id' not in data
+    assert 'two' in log and 'hush' not in log
+
+
+def test_a_clone_that_fails_is_an_error(conf, tmp_path):
+    report, _ = _run(conf, tmp_path, {
+        'git_url': 'file:///no/such/repo', 'cmd': 'true'})
+    assert report.state == states.ERROR
+    assert report.reason and report.timings == {}
