@@ -14,6 +14,7 @@ import yaml
 
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import driver as nova_driver
+from buildfarm.drivers.nova import userdata
 from buildfarm import exception
 from buildfarm import objects
 from buildfarm import states
@@ -109,7 +110,7 @@ def test_a_node_boots_with_owner_metadata_and_its_agent_configuration(
                                nova_driver.LABEL_KEY: 'vm'}
     user_data = yaml.safe_load(base64.b64decode(server.user_data))
     conf_file, = [f for f in user_data['write_files']
-                  if f['path'] == nova_driver.AGENT_CONF]
+                  if f['path'] == userdata.AGENT_CONF]
     assert (conf_file['permissions'], conf_file['owner']) == ('0600',
                                                               'root:root')
     assert 'node_secret = %s' % spec.agent_conf.node_secret in (

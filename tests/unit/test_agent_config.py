@@ -13,6 +13,7 @@ from buildfarm.drivers import base
 from buildfarm.drivers.fake import driver as fake_driver
 from buildfarm.drivers.local import driver as local_driver
 from buildfarm.drivers.nova import driver as nova_driver
+from buildfarm.drivers.nova import userdata
 from buildfarm import objects
 
 JOB = {'id': 'job-1', 'kind': 'build_image', 'spec': {
@@ -78,7 +79,7 @@ def test_the_nova_driver_writes_the_same_file_as_before(conf, spec):
     driver = nova_driver.NovaDriver(conf)
     user_data = yaml.safe_load(base64.b64decode(driver.user_data(spec)))
     conf_file, = [f for f in user_data['write_files']
-                  if f['path'] == nova_driver.AGENT_CONF]
+                  if f['path'] == userdata.AGENT_CONF]
     assert conf_file['content'] == RENDERED + (
         'ca_bundle = /etc/ssl/certs/ca-certificates.crt\n\n')
 

@@ -10,6 +10,7 @@ import yaml
 
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import driver as nova_driver
+from buildfarm.drivers.nova import userdata
 from buildfarm import exception
 from buildfarm import objects
 
@@ -31,7 +32,7 @@ def _user_data(driver):
 def test_the_agent_configuration_is_written_for_root_only(conf):
     data = _user_data(nova_driver.NovaDriver(conf))
     conf_file, = data['write_files']
-    assert conf_file['path'] == nova_driver.AGENT_CONF
+    assert conf_file['path'] == userdata.AGENT_CONF
     assert (conf_file['permissions'], conf_file['owner']) == ('0600',
                                                               'root:root')
     assert 'node_secret = %s' % SECRET in conf_file['content']
@@ -52,10 +53,10 @@ def test_the_extra_ca_is_added_to_the_nodes_trust_store(conf, tmp_path):
     conf.set_override('ca_bundle', str(ca), 'node')
     data = _user_data(nova_driver.NovaDriver(conf))
     extra, agent = data['write_files']
-    assert extra['path'] == nova_driver.EXTRA_CA
+    assert extra['path'] == userdata.EXTRA_CA
     assert extra['content'] == ca.read_text()
     assert ['update-ca-certificates'] in data['runcmd']
-    assert 'ca_bundle = %s' % nova_driver.SYSTEM_CA_BUNDLE in (
+    assert 'ca_bundle = %s' % userdata.SYSTEM_CA_BUNDLE in (
         agent['content'])
 
 

@@ -12,31 +12,22 @@ host key to learn that its system is up, and collects the agent's logs
 over SSH from a node that fails before its agent registers.
 """
 
-import base64
-import dataclasses
-import datetime
 import logging
 import threading
-import time
 
-import yaml
 
-from buildfarm.common import timeutils
 from buildfarm.conf import nova as nova_conf
 from buildfarm.drivers import base
 from buildfarm.drivers.nova import ssh
+from buildfarm.drivers.nova import sshwatch
+from buildfarm.drivers.nova import userdata
 from buildfarm.drivers import settings
 from buildfarm import exception
 
 LOG = logging.getLogger(__name__)
 
-AGENT_CONF = '/etc/buildfarm-agent/agent.conf'
-EXTRA_CA = '/usr/local/share/ca-certificates/buildfarm-node.crt'
-SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
 LABEL_KEY = 'buildfarm.label'
 NAME_PREFIX = 'buildfarm-node-'
-# Nova refuses user data over 64 KiB, base64-encoded.
-MAX_USER_DATA = 65535
 _CAPACITY_FAULTS = ('No valid host', 'quota', 'Quota')
 # The [nova] options a label may override; the others are the
 # controller's own (its cloud, how long it waits for deletions).
@@ -60,10 +51,9 @@ class NovaDriver(base.NodeDriver):
         self._lock = threading.Lock()
         self._conn = None
         self._ids = {}
-        # node id -> {'host_key': ..., 'register_by': ...} once SSH
-        # answered, {} while a scanner thread is trying, {'registered':
-        # True} once its agent registered.
-        self._ssh_up = {}
+        # Late-bound: a subclass or a test may replace ssh_address.
+        self._ssh = sshwatch.SshWatch(
+            lambda *args: self.ssh_address(*args))
 
     @property
     def conn(self):
@@ -104,31 +94,7 @@ class NovaDriver(base.NodeDriver):
     def user_data(self, spec):
         """The cloud-init user data that gives the agent its
         configuration (and the node the extra CA, if any)."""
-        agent_conf = spec.agent_conf
-        files = []
-        runcmd = []
-        if self.conf.node.ca_bundle:
-            with open(self.conf.node.ca_bundle) as f:
-                files.append({'path': EXTRA_CA, 'permissions': '0644',
-                              'content': f.read()})
-            runcmd.append(['update-ca-certificates'])
-            agent_conf = dataclasses.replace(agent_conf,
-                                             ca_bundle=SYSTEM_CA_BUNDLE)
-        files.append({'path': AGENT_CONF, 'permissions': '0600',
-                      'owner': 'root:root',
-                      'content': agent_conf.render()})
-        runcmd.append(['systemctl', 'start', '--no-block',
-                       'buildfarm-agent.service'])
-        text = '#cloud-config\n' + yaml.safe_dump(
-            {'write_files': files, 'runcmd': runcmd}, sort_keys=False)
-        encoded = base64.b64encode(text.encode()).decode()
-        if len(encoded) > MAX_USER_DATA:
-            raise exception.NodeBootError(
-                'The node\'s user data is %d bytes base64-encoded, over '
-                'Nova\'s limit of %d: point [node] ca_bundle at the extra '
-                'CA certificates only, not a whole bundle.'
-                % (len(encoded), MAX_USER_DATA))
-        return encoded
+        return userdata.user_data(spec.agent_conf, self.conf.node.ca_bundle)
 
     def _metadata(self, spec):
         return {base.OWNER_LABEL: self.owner, base.NODE_LABEL: spec.node_id,
@@ -209,8 +175,7 @@ class NovaDriver(base.NodeDriver):
 
     def forget(self, node_id):
         """Drop what is kept of a deleted node (its scanner stops)."""
-        with self._lock:
-            self._ssh_up.pop(node_id, None)
+        self._ssh.forget(node_id)
 
     def statuses(self, nodes):
         """One server list for all nodes; a node missing from it is
@@ -246,12 +211,14 @@ class NovaDriver(base.NodeDriver):
         return self._server_status(node_id, server, watched)
 
     def _server_status(self, node_id, server, watched):
+        settings = watched.settings
         if watched.registered:
-            self._stop_scan(node_id)
-        elif server.status == 'ACTIVE' and self._setting(watched.settings,
+            self._ssh.registered(node_id)
+        elif server.status == 'ACTIVE' and self._setting(settings,
                                                          'ssh_check'):
-            return base.NodeStatus(True, register_by=self._watch_ssh(
-                node_id, server.id, watched.settings))
+            return base.NodeStatus(True, register_by=self._ssh.register_by(
+                node_id, server.id, settings,
+                self._setting(settings, 'register_timeout')))
         if server.status in ('BUILD', 'ACTIVE', 'REBOOT', 'HARD_REBOOT'):
             return base.NodeStatus(True)
         fault = (server.fault or {}).get('message', '')
@@ -283,51 +250,6 @@ class NovaDriver(base.NodeDriver):
                     break
         return host, self._setting(settings, 'ssh_port')
 
-    def _watch_ssh(self, node_id, external_id, settings):
-        """When the node's SSH answered, the time its agent must register
-        by; until then None, a thread scanning its host key meanwhile."""
-        with self._lock:
-            if node_id in self._ssh_up:
-                return self._ssh_up[node_id].get('register_by')
-            self._ssh_up[node_id] = {}
-        threading.Thread(target=self._scan,
-                         args=(node_id, external_id, settings),
-                         name='ssh-scan-%s' % node_id, daemon=True).start()
-        return None
-
-    def _stop_scan(self, node_id):
-        """The node's agent registered: its scan has nothing to learn."""
-        with self._lock:
-            if self._ssh_up.get(node_id) == {}:
-                self._ssh_up[node_id] = {'registered': True}
-
-    def _scan(self, node_id, external_id, settings):
-        host = host_key = None
-        while True:
-            with self._lock:
-                if self._ssh_up.get(node_id) != {}:
-                    return  # the node registered or was deleted
-            try:
-                if host is None:
-                    host, port = self.ssh_address(node_id, external_id,
-                                                  settings)
-                host_key = host and ssh.scan_host_key(host, port, timeout=5)
-            except Exception as e:
-                LOG.info('Node %s: cannot scan its SSH yet: %s', node_id,
-                         _message(e))
-            if host_key:
-                break
-            time.sleep(2)
-        LOG.info('Node %s: SSH answers on %s:%d, host key %s', node_id, host,
-                 port, host_key)
-        timeout = self._setting(settings, 'register_timeout')
-        with self._lock:
-            if self._ssh_up.get(node_id) == {}:
-                self._ssh_up[node_id] = {
-                    'host_key': host_key,
-                    'register_by': timeutils.utcnow() + datetime.timedelta(
-                        seconds=timeout)}
-
     def agent_logs(self, node_id, external_id, settings):
         key_file = self._setting(settings, 'ssh_key_file')
         if not key_file:
@@ -336,8 +258,7 @@ class NovaDriver(base.NodeDriver):
             host, port = self.ssh_address(node_id, external_id, settings)
         except Exception as e:
             return 'Could not find the node\'s address: %s' % _message(e)
-        with self._lock:
-            host_key = self._ssh_up.get(node_id, {}).get('host_key')
+        host_key = self._ssh.host_key(node_id)
         if host_key is None:
             # Never scanned: trust what answers now, and say so.
             host_key = ssh.scan_host_key(host, port, timeout=10)
