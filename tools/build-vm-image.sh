@@ -52,8 +52,10 @@ conf=$(dirname "$OUT")/image.conf
 echo "== building the VM worker image $OUT.qcow2 ($(date +%T))"
 log=$OUT.log
 export DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE=1
+# --source: this checkout's elements and agent (the ones stamped above),
+# whichever checkout the buildfarm command was installed from.
 if ! PATH=$PATH:$DIB_VENV/bin buildfarm --config-file "$conf" image build \
-        --format qcow2 --tag "$OUT" >"$log" 2>&1; then
+        --source "$PWD" --format qcow2 --tag "$OUT" >"$log" 2>&1; then
     tail -40 "$log"
     exit 1
 fi

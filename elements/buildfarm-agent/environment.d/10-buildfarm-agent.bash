@@ -1,1 +1,7 @@
 export DIB_CLOUD_INIT_DATASOURCES=${DIB_CLOUD_INIT_DATASOURCES:-"ConfigDrive, OpenStack, NoCloud"}
+# cloud-init alone writes the node's network (interfaces.d/50-cloud-init,
+# with the NIC's real name). The debootstrap element's own eth0 and eth1
+# stanzas name interfaces that do not exist (the NIC is ens3 or the like):
+# "ifup -a" failed on them at every boot, so networking.service failed and
+# systemd killed what it had started, dhclient included.
+export DIB_APT_MINIMAL_CREATE_INTERFACES=0
