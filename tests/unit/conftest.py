@@ -6,6 +6,7 @@ import pytest
 from buildfarm.common import config
 from buildfarm.common import rpc
 from buildfarm.controller import service
+from buildfarm.db import api as db_api
 
 NODE_KEY = 'unit-test-node-key'
 
@@ -65,3 +66,11 @@ def git_repo(tmp_path):
     git('commit', '-qam', 'two')
     return {'path': str(path), 'url': 'file://%s' % path,
             'first': first, 'head': git('rev-parse', 'HEAD')}
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty job store, migrated."""
+    store = db_api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
+    store.upgrade()
+    return store

@@ -1,7 +1,6 @@
 import pytest
 
 from buildfarm.controller import pools
-from buildfarm.db import api
 from buildfarm import exception
 
 POOLS = """
@@ -18,13 +17,6 @@ labels:
     max-nodes: 2
     boot-timeout: 600
 """
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
-    store.upgrade()
-    return store
 
 
 def _pools(conf, tmp_path, store, text):

@@ -7,7 +7,6 @@ import pytest
 import sqlalchemy as sa
 
 from buildfarm.controller import operators
-from buildfarm.db import api as db_api
 from buildfarm.db import models
 from buildfarm import exception
 from buildfarm import states
@@ -15,13 +14,6 @@ from buildfarm import states
 JOB_STATES = sorted(states.ACTIVE | states.TERMINAL)
 NODE_STATES = sorted(states.NODE_LIVE | {states.NODE_DELETED,
                                          states.NODE_FAILED})
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = db_api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
-    store.upgrade()
-    return store
 
 
 def _force(store, model, row_id, state):
