@@ -19,19 +19,22 @@ import psutil
 
 from buildfarm.agent import logstream
 from buildfarm.agent import runner
+from buildfarm.common import auth
 from buildfarm import exception
 from buildfarm import objects
 
 LOG = logging.getLogger(__name__)
 
 
-def facts():
-    """What the agent tells the controller about its node."""
+def facts(rejected=0):
+    """What the agent tells the controller about its node; ``rejected``:
+    messages it dropped (unsealed, stale or replayed)."""
     mem = psutil.virtual_memory()
     return {'hostname': platform.node(), 'cpus': psutil.cpu_count(),
             'load': os.getloadavg()[0], 'memory_total': mem.total,
             'memory_available': mem.available,
-            'disk_free': psutil.disk_usage('/').free}
+            'disk_free': psutil.disk_usage('/').free,
+            'rejected_messages': rejected}
 
 
 def retry(func, what, deadline, stop_event=None):
@@ -69,6 +72,10 @@ class Agent:
         self._cancel = threading.Event()
         self._stop = threading.Event()
         self._registered = threading.Event()
+        self._session = None
+        self._has_session = threading.Event()
+        self._guard = auth.ReplayGuard()
+        self.rejected = 0
         self._contact = time.monotonic()
         self.done = threading.Event()
 
@@ -104,21 +111,34 @@ class Agent:
         if self._transport is None:
             rpc.register_opts(self.conf)
             self._transport = rpc.get_transport(self.conf)
+        secret = self.conf.agent.node_secret
         self.controller = controller_rpcapi.NodeCallbackAPI(
             self._transport, self.conf.agent.controller_topic, self.node_id,
-            self.conf.agent.node_secret)
-        self.server = rpc.get_server(self._transport, rpc.AGENT_TOPIC,
-                                     self.node_id,
-                                     [manager.AgentManager(self)])
+            secret)
+        self.server = rpc.get_server(
+            self._transport, rpc.AGENT_TOPIC,
+            auth.agent_server(secret, self.node_id),
+            [manager.AgentManager(self)])
         self.server.start()
+
+    def _register(self, deadline):
+        """Trade the bootstrap secret for the session key."""
+        from buildfarm.common import seal  # late: see the module's docstring
+        private_key, public_key = seal.new_key_pair()
+        answer = retry(
+            lambda: self.controller.agent_ready(facts(), public_key,
+                                                self._job_id),
+            'agent_ready', deadline, self._stop)
+        self._session = seal.open_sealed(private_key, answer['session'])
+        self.controller.use_session(self._session)
+        self._has_session.set()
+        return answer
 
     def _register_and_beat(self):
         deadline = time.monotonic() + self.conf.agent.lease
         try:
             self._connect()
-            answer = retry(
-                lambda: self.controller.agent_ready(facts(), self._job_id),
-                'agent_ready', deadline, self._stop)
+            answer = self._register(deadline)
         except Exception:
             LOG.exception('Node %s could not register; stopping.',
                           self.node_id)
@@ -135,7 +155,8 @@ class Agent:
         interval = self.conf.agent.heartbeat_interval
         while not self._stop.wait(interval * random.uniform(0.8, 1.2)):
             try:
-                self.controller.heartbeat(self._job_id, facts())
+                self.controller.heartbeat(self._job_id,
+                                          facts(self.rejected))
                 self._contact = time.monotonic()
             except Exception as e:
                 LOG.warning('Heartbeat failed: %s', e)
@@ -147,6 +168,29 @@ class Agent:
                           '(lease %d s); stopping the job and the node.',
                           self.node_id, silent, self.conf.agent.lease)
                 self.stop()
+
+    def deliver(self, box):
+        """Open a message of the controller and act on it; anything not
+        sealed for this node with its session key, stale or replayed is
+        dropped and counted."""
+        from buildfarm.common import seal
+        # A job may be sent in the instant between the registration and
+        # its answer.
+        if not self._has_session.wait(self.conf.agent.report_timeout):
+            return
+        try:
+            method, args = seal.unseal(self._session, self.node_id, box,
+                                       self._guard)
+            if method == 'run_job':
+                self.run_job(objects.JobMessage.from_dict(args['job']))
+            elif method == 'cancel_job':
+                self.cancel_job(args['job_id'])
+            else:
+                raise exception.AgentAuthError('Unknown method %r.'
+                                               % method)
+        except (exception.AgentAuthError, KeyError, TypeError) as e:
+            self.rejected += 1
+            LOG.warning('Node %s dropped a message: %s', self.node_id, e)
 
     def run_job(self, job):
         """Start ``job`` (a JobMessage) unless the node has one."""

@@ -2,7 +2,6 @@
 
 from buildfarm.agent import rpcapi
 from buildfarm.common import rpc
-from buildfarm import objects
 
 
 class AgentManager:
@@ -12,8 +11,5 @@ class AgentManager:
     def __init__(self, agent):
         self.agent = agent
 
-    def run_job(self, context, job):
-        self.agent.run_job(objects.JobMessage.from_dict(job))
-
-    def cancel_job(self, context, job_id):
-        self.agent.cancel_job(job_id)
+    def deliver(self, context, box):
+        self.agent.deliver(box)

@@ -12,10 +12,17 @@ opts = [
     cfg.StrOpt('node_id',
                help='Identity of this node, given by the controller.'),
     cfg.StrOpt('node_secret', secret=True,
-               help='One-time secret of this node, given by the '
-                    'controller; signs every message the agent sends.'),
-    cfg.StrOpt('controller_topic', default='buildfarm-controller',
-               help='RPC topic of the controller that booted this node.'),
+               help='Bootstrap secret of this node, given by the '
+                    'controller: it signs the node\'s registration, once; '
+                    'every later message uses the session key the '
+                    'controller answers with, kept in memory only.'),
+    cfg.StrOpt('controller_topic', default='buildfarm-controller-nodes',
+               help='RPC topic of the agent API of the controller that '
+                    'booted this node.'),
+    cfg.BoolOpt('remove_config', default=True,
+                help='Delete the configuration files once read: what they '
+                     'hold (the broker account, the bootstrap secret, the '
+                     'boot job) is for the agent only, and read once.'),
     cfg.StrOpt('job_user', default='buildfarm',
                help='Unprivileged user that runs job commands. Used when '
                     'the agent runs as root; otherwise jobs run as the '

@@ -6,10 +6,15 @@ GROUP = 'node'
 
 opts = [
     cfg.StrOpt('transport_url', secret=True,
-               help='Broker URL the agents in nodes use. Defaults to the '
-                    'controller\'s own transport_url; set it when nodes '
-                    'reach the broker at another address or should use '
-                    'their own, less privileged, broker account.'),
+               help='Broker URL the agents in nodes use: a vhost and '
+                    'account of their own, whose permissions allow only '
+                    'what an agent needs (see the README\'s threat '
+                    'model). The controller serves the agent API there and '
+                    'the caller and operator API only on its own '
+                    'transport_url. Defaults to the controller\'s own '
+                    'transport_url, which lets a job that becomes root in '
+                    'its node reach the caller API: the controller warns '
+                    'at start.'),
     cfg.StrOpt('ca_bundle',
                help='Path, on the controller host, of a CA bundle that '
                     'nodes must trust (corporate proxies, re-signing '

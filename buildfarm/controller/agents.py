@@ -1,14 +1,17 @@
 """What agents tell the controller: registration, heartbeats, log chunks
 and reports.
 
-Every message is checked against its node's secret (``verify``) before
-anything else; a message for a job that is not the node's is dropped.
+Every message is checked against its node's secrets (``verify``) before
+anything else: registration against the bootstrap secret, and only once;
+every later message against the session key. A replayed message, or one
+for a job that is not the node's, is dropped and counted.
 """
 
 import datetime
 import logging
 
 from buildfarm.common import auth
+from buildfarm.common import seal
 from buildfarm.db import api as db_api
 from buildfarm import exception
 from buildfarm import objects
@@ -32,12 +35,18 @@ class AgentCallbacks:
         self._key = node_key
 
     def verify(self, node_id, method, payload, auth_info):
+        if not isinstance(node_id, str):
+            self.metrics.rejected.labels(method).inc()
+            raise exception.AgentAuthError('%s: no node id.' % method)
+        if method == 'agent_ready':
+            secret = auth.node_secret(self._key, node_id)
+        else:
+            secret = auth.session_key(self._key, node_id)
         try:
-            auth.verify(auth.node_secret(self._key, node_id), method,
-                        payload, auth_info)
-        except exception.AgentAuthError:
-            LOG.warning('Rejected %s from node %s: bad signature.', method,
-                        node_id)
+            auth.verify(secret, method, payload, auth_info,
+                        self.memory.nonces)
+        except exception.AgentAuthError as e:
+            LOG.warning('Rejected %s from node %s: %s', method, node_id, e)
             self.metrics.rejected.labels(method).inc()
             raise
 
@@ -61,18 +70,34 @@ class AgentCallbacks:
                 'Job %s is not assigned to node %s.' % (job_id, node_id))
         return node, job
 
-    def agent_ready(self, node_id, facts, job_id=None):
+    def agent_ready(self, node_id, facts, public_key, job_id=None):
         """A node's agent is up. ``job_id``: the boot job it started.
 
-        Answers the job the node may run: the one it was booted for,
-        unless that job no longer waits (the node then goes).
+        Answers the job the node may run (the one it was booted for,
+        unless that job no longer waits: the node then goes), and the
+        session key sealed to ``public_key``. A node registers once:
+        its bootstrap secret is spent.
         """
         node = self._node_for('agent_ready', node_id)[0]
-        if node['state'] != states.NODE_BOOTING:  # a resent agent_ready
-            job = node['job_id'] and self.store.get_job(node['job_id'])
-            running = job and job['state'] == states.RUNNING and (
-                job['node_id'] == node_id)
-            return {'ack': True, 'job_id': job['id'] if running else None}
+        try:
+            session = seal.seal_to(public_key,
+                                   auth.session_key(self._key, node_id))
+        except (TypeError, ValueError) as e:
+            self.metrics.rejected.labels('agent_ready').inc()
+            raise exception.AgentAuthError(
+                'Node %s: unusable public key (%s).' % (node_id, e))
+        if not self.store.claim_registration(node_id):
+            self.metrics.rejected.labels('agent_ready').inc()
+            LOG.warning('Rejected a second registration of node %s.',
+                        node_id)
+            raise exception.AgentAuthError(
+                'Node %s has registered already: its bootstrap secret '
+                'works once.' % node_id)
+        answer = self._register(node, facts, job_id)
+        return dict(answer, ack=True, session=session)
+
+    def _register(self, node, facts, job_id):
+        node_id = node['id']
         now = db_api.utcnow()
         booted = node['created_at'] + datetime.timedelta(
             seconds=node['timings'].get('node_boot', 0))
@@ -85,7 +110,7 @@ class AgentCallbacks:
             if self.store.transition_node(node_id, states.NODE_READY,
                                           [states.NODE_BOOTING], **values):
                 self.lifecycle.wake()
-            return {'ack': True, 'job_id': None}
+            return {'job_id': None}
         # The job first: a node in use beside a job still queued would
         # look to the control loop like a job without a node.
         job = self.store.get_job(node['job_id'])
@@ -94,13 +119,13 @@ class AgentCallbacks:
             LOG.info('Node %s: its job %s no longer waits; the node goes.',
                      node_id, job['id'])
             self.nodes.destroy(node_id)
-            return {'ack': True, 'job_id': None}
+            return {'job_id': None}
         if not self.store.transition_node(node_id, states.NODE_IN_USE,
                                           [states.NODE_BOOTING], **values):
             # Given up for dead meanwhile: the job waits for another node.
             self.lifecycle.requeue(job['id'])
-            return {'ack': True, 'job_id': None}
-        return {'ack': True, 'job_id': job['id']}
+            return {'job_id': None}
+        return {'job_id': job['id']}
 
     def heartbeat(self, node_id, job_id, facts):
         self._node_for('heartbeat', node_id)

@@ -75,7 +75,7 @@ class ControllerManager:
 class NodeCallbackManager:
     """Endpoints for agents; see ``rpcapi.NodeCallbackAPI``.
 
-    Each message is checked against the node's secret before anything
+    Each message is checked against the node's secrets before anything
     else; a message that fails is dropped with AgentAuthError.
     """
 
@@ -86,12 +86,12 @@ class NodeCallbackManager:
         self.agents = agents
 
     @_expected
-    def agent_ready(self, context, node_id, facts, auth, job_id=None):
-        signed = {'node_id': node_id, 'facts': facts}
-        if job_id is not None:
-            signed['job_id'] = job_id
-        self.agents.verify(node_id, 'agent_ready', signed, auth)
-        return self.agents.agent_ready(node_id, facts, job_id)
+    def agent_ready(self, context, node_id, facts, public_key, auth,
+                    job_id=None):
+        self.agents.verify(node_id, 'agent_ready', {
+            'node_id': node_id, 'facts': facts, 'public_key': public_key,
+            'job_id': job_id}, auth)
+        return self.agents.agent_ready(node_id, facts, public_key, job_id)
 
     @_expected
     def heartbeat(self, context, node_id, job_id, facts, auth):

@@ -3,11 +3,13 @@
 Everything else about jobs and nodes is in the database. What is here is
 either never to be stored (secrets) or only worth having while this
 process runs (a cancel waiting for its confirmation, a pause of boots
-after a failure).
+after a failure, the nonces of recent agent messages).
 """
 
 import threading
 import time
+
+from buildfarm.common import auth
 
 
 class SecretSpecs:
@@ -91,3 +93,5 @@ class Memory:
         self.secrets = SecretSpecs()
         self.cancels = CancelRequests()
         self.pauses = BootPauses()
+        # Nonces of the agent messages taken lately: a replay is dropped.
+        self.nonces = auth.ReplayGuard()

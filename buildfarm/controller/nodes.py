@@ -15,6 +15,7 @@ import time
 import uuid
 
 from buildfarm.common import auth
+from buildfarm.controller import rpcapi
 from buildfarm.db import api as db_api
 from buildfarm.drivers import base as driver_base
 from buildfarm import exception
@@ -84,7 +85,7 @@ class NodeKeeper:
         return objects.AgentConfig(
             transport_url=node.transport_url or self.conf.transport_url,
             node_id=node_id,
-            controller_topic=self.conf.controller.topic,
+            controller_topic=rpcapi.node_topic(self.conf),
             node_secret=auth.node_secret(self._key, node_id),
             lease=self.conf.controller.node_lease,
             heartbeat_interval=self.conf.controller.node_heartbeat_interval,

@@ -11,19 +11,29 @@ id; the job runs in the background. Version history:
     1.3 - repo_job and build_image take callback (a Mistral action
           execution to complete when the job ends)
 
-``NodeCallbackAPI`` is what agents use; every message is signed with the
-node's one-time secret. Version history:
+``NodeCallbackAPI`` is what agents use, on the nodes' own transport
+and topic (``node_topic``): registration is signed with the node's
+bootstrap secret, every later message with the session key it answers
+(see ``common.auth``). Version history:
 
     1.0 - agent_ready, heartbeat, log_chunk, report
     1.1 - heartbeat is a call: its answer renews the agent's lease
     1.2 - agent_ready takes the id of the boot job the agent started and
           answers with the job the node may run
+    2.0 - agent_ready takes the agent's public key and answers with the
+          session key sealed to it; signatures carry a nonce
 """
 
 from buildfarm.common import auth
 from buildfarm.common import rpc
 
 NODE_NAMESPACE = 'node'
+
+
+def node_topic(conf):
+    """The topic of the controller's agent API: never the callers' one,
+    so that nodes and callers can be kept apart even on one broker."""
+    return conf.controller.topic + '-nodes'
 
 
 def get_client(conf, transport=None):
@@ -121,36 +131,39 @@ class ControllerAPI:
 
 class NodeCallbackAPI:
 
-    RPC_API_VERSION = '1.2'
+    RPC_API_VERSION = '2.0'
 
     def __init__(self, transport, topic, node_id, secret, timeout=30):
+        """``secret``: the node's bootstrap secret, for its registration;
+        then ``use_session``."""
         self.node_id = node_id
         self._secret = secret
         self.client = rpc.get_client(
             transport, topic, self.RPC_API_VERSION,
             namespace=NODE_NAMESPACE, timeout=timeout)
 
-    def _signed(self, method, payload):
+    def use_session(self, session_key):
+        self._secret = session_key
+
+    def _call(self, method, **payload):
         payload = dict(payload, node_id=self.node_id)
-        return dict(payload, auth=auth.sign(self._secret, method, payload))
+        return self.client.call({}, method, auth=auth.sign(
+            self._secret, method, payload), **payload)
 
-    def _call(self, method, version='1.0', **payload):
-        return self.client.prepare(version=version).call(
-            {}, method, **self._signed(method, payload))
+    def agent_ready(self, facts, public_key, job_id=None):
+        """Register the node; ``job_id``: the boot job it started;
+        ``public_key``: what the session key is sealed to.
 
-    def agent_ready(self, facts, job_id=None):
-        """Register the node; ``job_id``: the boot job it started.
-
-        Answers ``{'job_id': ...}``: the boot job, if the node may go on
-        with it (None if it was cancelled meanwhile).
+        Answers ``{'job_id': ..., 'session': ...}``: the boot job, if the
+        node may go on with it (None if it was cancelled meanwhile), and
+        the sealed session key.
         """
-        if job_id is None:
-            return self._call('agent_ready', facts=facts)
-        return self._call('agent_ready', '1.2', facts=facts, job_id=job_id)
+        return self._call('agent_ready', facts=facts, public_key=public_key,
+                          job_id=job_id)
 
     def heartbeat(self, job_id, facts):
         """Returns once the controller heard it (the agent's lease)."""
-        return self._call('heartbeat', '1.1', job_id=job_id, facts=facts)
+        return self._call('heartbeat', job_id=job_id, facts=facts)
 
     def log_chunk(self, job_id, seq, data):
         return self._call('log_chunk', job_id=job_id, seq=seq, data=data)

@@ -25,6 +25,7 @@ from buildfarm.controller import metrics
 from buildfarm.controller import nodes
 from buildfarm.controller import operators
 from buildfarm.controller import pools
+from buildfarm.controller import rpcapi
 from buildfarm.controller import scheduler
 from buildfarm.controller import uploads
 from buildfarm.db import api as db_api
@@ -38,10 +39,15 @@ class ControllerService:
     def __init__(self, conf):
         self.conf = conf
         self.transport = rpc.get_transport(conf)
+        # Nodes speak to the controller on a transport of their own (a
+        # broker account that can do only the agent protocol).
+        self.node_transport = rpc.get_transport(conf,
+                                                conf.node.transport_url)
         self.store = db_api.JobStore(conf.database.connection)
         self.store.upgrade()
         self.pools = pools.Pools(conf, self.store)
-        self.drivers = drivers.load_all(self.pools.all(), conf, self.transport)
+        self.drivers = drivers.load_all(self.pools.all(), conf,
+                                      self.node_transport)
         self.metrics = metrics.Metrics()
         self.metrics.watch(self.store, self.pools)
         self.memory = memory.Memory()
@@ -55,7 +61,7 @@ class ControllerService:
                                           self.logs)
         self.lifecycle = lifecycle.Lifecycle(
             conf, self.store, self.nodes, self.logs, self.metrics,
-            self.memory, agent_rpcapi.AgentAPI(self.transport),
+            self.memory, agent_rpcapi.AgentAPI(self.node_transport, node_key),
             self.uploads, self.consoles, self._wake)
         self.jobs = jobs.Jobs(
             conf, self.store, self.pools, self.drivers, self.logs,
@@ -72,8 +78,11 @@ class ControllerService:
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
-            [manager.ControllerManager(self.jobs, self.operators),
-             manager.NodeCallbackManager(self.agents)])
+            [manager.ControllerManager(self.jobs, self.operators)])
+        self.node_server = rpc.get_server(
+            self.node_transport, rpcapi.node_topic(conf),
+            conf.controller.controller_id,
+            [manager.NodeCallbackManager(self.agents)])
         self.callbacks = callbacks.MistralCallbacks(conf, self.store)
         self._started = False
 
@@ -84,7 +93,16 @@ class ControllerService:
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()
+        self.node_server.start()
         self._started = True
+        if not self.conf.node.transport_url and any(
+                d.name not in ('local', 'fake')
+                for d in self.drivers.values()):
+            LOG.warning('[node] transport_url is not set: nodes share the '
+                        'controller\'s broker account, with which a '
+                        'hostile job that becomes root in its node can '
+                        'call the caller and operator API. Give nodes '
+                        'their own vhost and account.')
         if self.conf.controller.metrics_port:
             self.metrics.serve(self.conf.controller.metrics_host,
                                self.conf.controller.metrics_port)
@@ -94,8 +112,9 @@ class ControllerService:
 
     def stop(self):
         if self._started:
-            self.server.stop()
-            self.server.wait()
+            for server in (self.server, self.node_server):
+                server.stop()
+                server.wait()
         self.scheduler.stop()
         self.consoles.stop()
         self.nodes.stop()

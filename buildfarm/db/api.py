@@ -216,6 +216,16 @@ class JobStore:
                 return None
         return self.get_node(node_id)
 
+    def claim_registration(self, node_id):
+        """Mark a booting node registered, once: False if it registered
+        already (or is no longer booting)."""
+        with self._session.begin() as session:
+            return session.execute(sa.update(models.Node).where(
+                models.Node.id == node_id,
+                models.Node.state == states.NODE_BOOTING,
+                models.Node.ready_at.is_(None)).values(
+                ready_at=utcnow())).rowcount == 1
+
     def live_nodes(self):
         query = sa.select(models.Node).where(
             models.Node.state.in_(states.NODE_LIVE)).order_by(

@@ -3,7 +3,9 @@
 import time
 
 from buildfarm.agent import agent as agent_mod
+from buildfarm.common import auth
 from buildfarm.common import config
+from buildfarm.common import seal
 
 
 def test_an_agent_that_cannot_reach_the_broker_stops_after_its_lease(
@@ -20,3 +22,29 @@ def test_an_agent_that_cannot_reach_the_broker_stops_after_its_lease(
     agent.start()
     assert agent.done.wait(10)
     assert 0.9 < time.monotonic() - start < 5
+
+
+def test_the_agent_acts_only_on_messages_sealed_for_it(tmp_path,
+                                                      monkeypatch):
+    conf = config.load([], messaging=False)
+    conf.set_override('node_id', 'n1', 'agent')
+    conf.set_override('node_secret', 'bootstrap', 'agent')
+    conf.set_override('report_timeout', 1, 'agent')
+    agent = agent_mod.Agent(conf)
+    session = auth.session_key('key', 'n1')
+    agent._session = session
+    agent._has_session.set()
+    ran = []
+    monkeypatch.setattr(agent, 'run_job', ran.append)
+    job = {'id': 'j1', 'kind': 'repo_job',
+           'spec': {'git_url': 'https://example.com/r.git', 'cmd': 'true'}}
+    genuine = seal.seal(session, 'run_job', 'n1', {'job': job})
+    for box in (seal.seal('guessed', 'run_job', 'n1', {'job': job}),
+                seal.seal(session, 'run_job', 'n2', {'job': job}),
+                seal.seal(session, 'format_disk', 'n1', {}), 'garbage'):
+        agent.deliver(box)
+    assert ran == [] and agent.rejected == 4
+    agent.deliver(genuine)
+    agent.deliver(genuine)  # a replay
+    assert [j.id for j in ran] == ['j1']
+    assert agent.rejected == 5

@@ -29,7 +29,7 @@ RENDERED = (
     '\n'
     '[agent]\n'
     'node_id = node-1\n'
-    'controller_topic = buildfarm-controller\n'
+    'controller_topic = buildfarm-controller-nodes\n'
     'node_secret = '
     '6fd44381c896996a40da367790e06ff5ded07a54148adeb179de370ff08e8830\n'
     'lease = 300\n'

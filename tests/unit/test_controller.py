@@ -1,7 +1,8 @@
 """The controller over the fake:// transport with the fake driver.
 
-The tests play the agent: they sign messages with the node's secret
-exactly as an agent does, through the real NodeCallbackAPI.
+The tests play the agent: they register with the node's bootstrap secret
+and sign later messages with its session key exactly as an agent does,
+through the real NodeCallbackAPI.
 """
 
 import configparser
@@ -14,6 +15,8 @@ import time
 import pytest
 
 from buildfarm.common import auth
+from buildfarm.common import rpc
+from buildfarm.common import seal
 from buildfarm.controller import rpcapi
 from buildfarm.controller import service
 from buildfarm.db import api as db_api
@@ -45,10 +48,31 @@ def _submit(api, **spec):
     return api.repo_job(spec)
 
 
-def _agent(controller, node_id, secret=None):
-    return rpcapi.NodeCallbackAPI(
-        controller.transport, controller.conf.controller.topic, node_id,
-        secret or auth.node_secret(NODE_KEY, node_id), timeout=10)
+class _Agent(rpcapi.NodeCallbackAPI):
+    """An agent's client; its session key is the one the controller
+    derives (the tests know the controller's key), so that a test can
+    speak for a node that registered through another _Agent."""
+
+    def __init__(self, controller, node_id, secret=None):
+        self._bootstrap = secret or auth.node_secret(NODE_KEY, node_id)
+        super().__init__(controller.node_transport,
+                         rpcapi.node_topic(controller.conf), node_id,
+                         self._bootstrap, timeout=10)
+        self.use_session(secret or auth.session_key(NODE_KEY, node_id))
+
+    def agent_ready(self, facts, job_id=None):
+        private_key, public_key = seal.new_key_pair()
+        session, self._secret = self._secret, self._bootstrap
+        try:
+            answer = super().agent_ready(facts, public_key, job_id)
+        finally:
+            self._secret = session
+        assert seal.open_sealed(private_key, answer.pop('session')) == (
+            auth.session_key(NODE_KEY, self.node_id))
+        return answer
+
+
+_agent = _Agent
 
 
 def _containers(controller):
@@ -176,6 +200,40 @@ def test_forged_and_misdirected_messages_are_rejected(controller, api):
     with pytest.raises(exception.AgentAuthError, match='not assigned'):
         agent2.report(job1['id'], {'state': states.SUCCEEDED})
     assert api.get_job(job1['id'])['state'] == states.RUNNING
+
+
+def test_replays_and_the_spent_bootstrap_secret_are_rejected(controller,
+                                                            api):
+    job = _submit(api)
+    node = _run_on_new_node(controller, api, job)
+    agent = _agent(controller, node['id'])
+    payload = {'node_id': node['id'], 'job_id': job['id'], 'seq': 0,
+               'data': 'once\n'}
+    signed = auth.sign(auth.session_key(NODE_KEY, node['id']), 'log_chunk',
+                       payload)
+    assert agent.client.call({}, 'log_chunk', auth=signed, **payload) == {
+        'ack': 0}
+    with pytest.raises(exception.AgentAuthError, match='replayed'):
+        agent.client.call({}, 'log_chunk', auth=signed, **payload)
+    assert controller.memory.nonces.replays == 1
+    # The bootstrap secret signed the registration and signs nothing else.
+    bootstrap = auth.node_secret(NODE_KEY, node['id'])
+    with pytest.raises(exception.AgentAuthError, match='bad signature'):
+        _agent(controller, node['id'], secret=bootstrap).heartbeat(
+            job['id'], {})
+    assert api.get_log(job['id'])['data'].count('once') == 1
+
+
+def test_the_caller_api_is_not_served_to_nodes(controller):
+    """Nodes speak on the agent topic; caller and operator methods are
+    not there (and, on a real broker, not on the nodes' vhost at all)."""
+    client = rpc.get_client(controller.node_transport,
+                            rpcapi.node_topic(controller.conf),
+                            rpcapi.ControllerAPI.RPC_API_VERSION, timeout=5)
+    with pytest.raises(Exception) as raised:
+        client.call({}, 'pool_set', label='default', min_ready=5)
+    assert 'pool_set' in str(raised.value)
+    assert controller.pools.get('default').min_ready == 0
 
 
 @pytest.mark.boot_timeout(1)
@@ -487,9 +545,11 @@ def test_a_node_booted_for_a_job_carries_it_and_runs_it_at_once(
     assert controller.store.get_node(node['id'])['state'] == (
         states.NODE_IN_USE)
     assert sent == []  # the agent already has it
-    # A resent agent_ready gets the same answer and changes nothing.
-    assert _agent(controller, node['id']).agent_ready(
-        {}, job['id'])['job_id'] == job['id']
+    # The bootstrap secret is spent: a second registration (a job that
+    # found it) is refused and changes nothing.
+    with pytest.raises(exception.AgentAuthError, match='works once'):
+        _agent(controller, node['id']).agent_ready({}, job['id'])
+    assert api.get_job(job['id'])['state'] == states.RUNNING
     assert len(_containers(controller)) == 1
 
 

@@ -9,30 +9,34 @@ from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.controller import manager as controller_manager
 from buildfarm.controller import rpcapi as controller_rpcapi
 
+CONTROLLER_API = {'repo_job', 'build_image', 'get_job', 'list_jobs',
+                  'cancel_job', 'get_log', 'pool_list', 'pool_show',
+                  'pool_set', 'node_list', 'node_hold', 'node_delete'}
+NODE_API = {'agent_ready', 'heartbeat', 'log_chunk', 'report'}
+# (client, its public methods, endpoint, the endpoint's methods)
 PAIRS = [
-    (controller_rpcapi.ControllerAPI, controller_manager.ControllerManager,
-     {'repo_job', 'build_image', 'get_job', 'list_jobs', 'cancel_job',
-      'get_log', 'pool_list', 'pool_show', 'pool_set', 'node_list',
-      'node_hold', 'node_delete'}),
-    (controller_rpcapi.NodeCallbackAPI,
-     controller_manager.NodeCallbackManager,
-     {'agent_ready', 'heartbeat', 'log_chunk', 'report'}),
-    (agent_rpcapi.AgentAPI, agent_manager.AgentManager,
-     {'run_job', 'cancel_job'}),
+    (controller_rpcapi.ControllerAPI, CONTROLLER_API,
+     controller_manager.ControllerManager, CONTROLLER_API),
+    (controller_rpcapi.NodeCallbackAPI, NODE_API | {'use_session'},
+     controller_manager.NodeCallbackManager, NODE_API),
+    # Every agent method travels sealed in one "deliver".
+    (agent_rpcapi.AgentAPI, {'run_job', 'cancel_job'},
+     agent_manager.AgentManager, {'deliver'}),
 ]
 
 
-@pytest.mark.parametrize('client,endpoint,methods', PAIRS)
-def test_versions_agree(client, endpoint, methods):
+@pytest.mark.parametrize('client,methods,endpoint,endpoints', PAIRS)
+def test_versions_agree(client, methods, endpoint, endpoints):
     assert endpoint.target.version == client.RPC_API_VERSION
 
 
-@pytest.mark.parametrize('client,endpoint,methods', PAIRS)
-def test_every_client_method_has_an_endpoint(client, endpoint, methods):
+@pytest.mark.parametrize('client,methods,endpoint,endpoints', PAIRS)
+def test_every_client_method_has_an_endpoint(client, methods, endpoint,
+                                             endpoints):
     public = {n for n, _ in inspect.getmembers(client, inspect.isfunction)
               if not n.startswith('_')}
     assert public == methods
-    for name in methods:
+    for name in endpoints:
         assert callable(getattr(endpoint, name)), name
 
 
