@@ -68,10 +68,17 @@ opts = [
                     'a cancelled or timed-out job before ending it '
                     'itself and destroying the node.'),
     cfg.StrOpt('node_secret_key', secret=True,
-               help='Key from which every node\'s one-time secret is '
-                    'derived. Set it so that agents stay trusted across a '
-                    'controller restart; if unset, a random key is made at '
-                    'start.'),
+               help='Key from which every node\'s bootstrap secret and '
+                    'session key are derived. Set it so that agents stay '
+                    'trusted across a controller restart; if unset, a '
+                    'random key is made at start.'),
+    cfg.StrOpt('node_transport_url', secret=True,
+               help='Broker URL on which the controller serves the agent '
+                    'API: the nodes\' vhost ([node] transport_url) with '
+                    'the controller\'s own account there (the nodes\' '
+                    'account may not consume the controller\'s queue). '
+                    'Defaults to [node] transport_url, else the '
+                    'controller\'s transport_url.'),
     cfg.ListOpt('allowed_local_repo_dirs', default=[],
                 help='Host directories whose git repositories jobs may '
                      'clone through file:// URLs (served to nodes '

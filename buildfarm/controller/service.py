@@ -41,8 +41,9 @@ class ControllerService:
         self.transport = rpc.get_transport(conf)
         # Nodes speak to the controller on a transport of their own (a
         # broker account that can do only the agent protocol).
-        self.node_transport = rpc.get_transport(conf,
-                                                conf.node.transport_url)
+        self.node_transport = rpc.get_transport(
+            conf, conf.controller.node_transport_url or
+            conf.node.transport_url)
         self.store = db_api.JobStore(conf.database.connection)
         self.store.upgrade()
         self.pools = pools.Pools(conf, self.store)

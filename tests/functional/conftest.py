@@ -25,6 +25,8 @@ GLANCE_URL = os.environ.get('BUILDFARM_TEST_GLANCE', 'http://127.0.0.1:19292')
 # Shared by every test controller: the runtime image is saved once.
 RUNTIME_ARCHIVES = '/tmp/buildfarm-test-runtime-images'
 NODE_KEY = 'functional-test-node-key'
+NODE_ACCOUNT = os.path.join(os.path.dirname(__file__), '..', '..', 'tools',
+                            'rabbitmq-node-account.sh')
 GIT_ENV = {'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@example.com',
            'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@example.com',
            'PATH': '/usr/bin:/bin'}
@@ -41,12 +43,21 @@ def _rabbitmqctl(*args):
                    capture_output=True, timeout=60)
 
 
+# For each controller transport URL that make_vhost made: the nodes'
+# transport URL, and the controller's own URL of the nodes' vhost
+# (controller_conf and write_config use them).
+NODE_URLS = {}
+CONTROLLER_NODE_URLS = {}
+
+
 @pytest.fixture(scope='session')
 def make_vhost():
-    """Make a RabbitMQ vhost with its own user; return its transport URL.
+    """Make a RabbitMQ vhost with its own user, and the nodes' vhost and
+    account beside it (tools/rabbitmq-node-account.sh); return the
+    controller's transport URL (the nodes' is NODE_URLS[it]).
 
-    The password is random, so a test can look for it where it must not
-    be (logs, job output).
+    The passwords are random, so a test can look for them where they must
+    not be (logs, job output).
     """
     made = []
 
@@ -56,8 +67,15 @@ def make_vhost():
         _rabbitmqctl('add_vhost', name)
         _rabbitmqctl('add_user', name, password)
         _rabbitmqctl('set_permissions', '-p', name, name, '.*', '.*', '.*')
-        made.append(name)
-        return 'rabbit://%s:%s@127.0.0.1:5672/%s' % (name, password, name)
+        nodes, node_password = name + '-nodes', 'pw-%s' % secrets.token_hex(12)
+        subprocess.run([NODE_ACCOUNT, nodes, nodes, node_password, name],
+                       check=True, capture_output=True, timeout=120)
+        made.extend([name, nodes])
+        url = 'rabbit://%s:%s@127.0.0.1:5672/%s' % (name, password, name)
+        NODE_URLS[url] = 'rabbit://%s:%s@127.0.0.1:5672/%s' % (
+            nodes, node_password, nodes)
+        CONTROLLER_NODE_URLS[url] = '%s-nodes' % url
+        return url
 
     yield make
     for name in made:
@@ -129,6 +147,9 @@ def serve_dir(git_server, name, source_dir):
 def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
     conf = config.load([], default_config_files=[])
     conf.set_override('transport_url', transport_url)
+    conf.set_override('transport_url', NODE_URLS.get(transport_url), 'node')
+    conf.set_override('node_transport_url',
+                      CONTROLLER_NODE_URLS.get(transport_url), 'controller')
     conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp_path,
                       'database')
     settings = {
@@ -160,9 +181,13 @@ def write_config(path, transport_url, controller_id, extra=()):
         'controller_id = %s' % controller_id,
         'log_dir = %s/logs' % path.parent,
         'allowed_local_repo_dirs = %s' % path.parent,
-        'node_secret_key = %s' % NODE_KEY, *extra,
+        'node_secret_key = %s' % NODE_KEY,
+        *(['node_transport_url = %s' % CONTROLLER_NODE_URLS[transport_url]]
+          if transport_url in CONTROLLER_NODE_URLS else []), *extra,
         '[docker]', 'image = %s' % IMAGE, 'network_mode = host',
         '[node]', 'ca_bundle = %s' % CA_BUNDLE,
+        *(['transport_url = %s' % NODE_URLS[transport_url]]
+          if transport_url in NODE_URLS else []),
         '[build_image]', 'image_endpoint = %s' % GLANCE_URL,
         'runtime_archive_dir = %s' % RUNTIME_ARCHIVES, '']))
     return str(path)
@@ -249,6 +274,8 @@ class Farm:
     def stop(self):
         self.service.stop()
         rpc.forget_transport(self.conf.transport_url)
+        if self.conf.controller.node_transport_url:
+            rpc.forget_transport(self.conf.controller.node_transport_url)
 
 
 @pytest.fixture(scope='module')

@@ -212,8 +212,9 @@ def test_a_report_forged_with_another_nodes_credentials_is_rejected(
         small_farm.wait_for_log(job['id'], 'up\n')
     other_node = small_farm.api.get_job(other['id'])['node_id']
     forger = rpcapi.NodeCallbackAPI(
-        small_farm.service.transport, small_farm.conf.controller.topic,
-        other_node, auth.node_secret(conftest.NODE_KEY, other_node))
+        small_farm.service.node_transport,
+        rpcapi.node_topic(small_farm.conf), other_node,
+        auth.session_key(conftest.NODE_KEY, other_node))
     with pytest.raises(exception.AgentAuthError, match='not assigned'):
         forger.report(victim['id'], {'state': states.FAILED,
                                      'exit_code': 1})

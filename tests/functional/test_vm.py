@@ -191,8 +191,8 @@ def make_vm_farm(tmp_path, make_vhost, git_server, docker_client):
             # Past it, QemuNovaDriver.status decides (see there).
             ('controller', 'boot_timeout'): 1,
             ('controller', 'max_attempts'): 1,
-            ('node', 'transport_url'): transport_url.replace(
-                '127.0.0.1', BROKER_IN_VM),
+            ('node', 'transport_url'): conftest.NODE_URLS[
+                transport_url].replace('127.0.0.1', BROKER_IN_VM),
             ('node', 'ca_bundle'): None,
             ('nova', 'ssh_check'): True,
             ('nova', 'ssh_key_file'): key_file,
