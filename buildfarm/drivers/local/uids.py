@@ -32,10 +32,11 @@ def parse_range(text):
 
 
 def uids_of_processes():
-    """The real and effective uids of every process now."""
+    """The real and effective uids of every live process now."""
     found = set()
-    for p in psutil.process_iter(['uids']):
-        if p.info['uids'] is not None:
+    for p in psutil.process_iter(['uids', 'status']):
+        if (p.info['uids'] is not None
+                and p.info['status'] != psutil.STATUS_ZOMBIE):
             found.update(p.info['uids'][:2])
     return found
 
