@@ -5,8 +5,10 @@ job user given as a bare uid."""
 import logging
 import os
 import random
+import shutil
 import stat
 import subprocess
+import tempfile
 import threading
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from buildfarm.agent import process
 from buildfarm.agent import runner
 from buildfarm.drivers.local import driver as local_driver
+from buildfarm.drivers.local import leftovers
 from buildfarm.drivers.local import uids
 from buildfarm import exception
 from buildfarm import objects
@@ -162,3 +165,28 @@ def test_a_job_user_that_is_root_is_refused(conf, tmp_path, monkeypatch,
     with pytest.raises(exception.BuildfarmError,
                        match='The job user %r is root' % job_user):
         _runner(conf, tmp_path, job_user)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='acting as another uid '
+                    'needs root')
+def test_what_a_uid_left_behind_is_removed():
+    uid = random.randrange(62000, 64999)
+    shared = tempfile.mkdtemp(prefix='buildfarm-test-shared-')
+    os.chmod(shared, 0o1777)
+    try:
+        with open(os.path.join(shared, 'root-file'), 'w') as f:
+            f.write('kept')
+        script = ('mkdir {d}/dir && echo x > {d}/dir/f && echo y > {d}/file'
+                  ' && ln -s /etc/passwd {d}/link && ipcmk -M 4096 && '
+                  'ipcmk -S 1 && ipcmk -Q').format(d=shared)
+        subprocess.run(['sh', '-c', script], user=uid, group=uid,
+                       extra_groups=[], check=True, capture_output=True)
+        kinds = ('shm', 'sem', 'msg')
+        assert all(leftovers.ipc_ids(uid, kind) for kind in kinds)
+        leftovers.remove(uid, shared_dirs=[shared])
+        assert os.listdir(shared) == ['root-file']
+        assert os.path.exists('/etc/passwd')
+        assert not any(leftovers.ipc_ids(uid, kind) for kind in kinds)
+    finally:
+        leftovers.remove(uid, shared_dirs=[])
+        shutil.rmtree(shared)

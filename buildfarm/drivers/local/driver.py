@@ -6,8 +6,10 @@ process is root, each node gets a uid of its own from [local] job_uids:
 its job runs as that uid and group, in a directory only that uid may
 enter, and every process of that uid is killed when the job ends and
 again when the node is deleted, so nothing a job started outlives it and
-no job reads another's files or environment. Otherwise jobs run as this
-process's user, not isolated, and a warning says so.
+no job reads another's files or environment. What the uid left in the
+shared temporary directories and System V IPC goes too, before the uid
+is given to another node. Otherwise jobs run as this process's user, not
+isolated, and a warning says so.
 """
 
 import dataclasses
@@ -22,6 +24,7 @@ from buildfarm.agent import process
 from buildfarm.common import rpc
 from buildfarm import conf as bf_conf
 from buildfarm.drivers import base
+from buildfarm.drivers.local import leftovers
 from buildfarm.drivers.local import uids
 from buildfarm import exception
 
@@ -94,6 +97,7 @@ class LocalDriver(base.NodeDriver):
             # The agent stopped the job's processes already, unless the
             # node is deleted mid-job; the uid is free once none is left.
             if process.kill_uid(uid):
+                leftovers.remove(uid)
                 self.uids.release(uid)
             else:
                 LOG.error('uid %d keeps processes that SIGKILL cannot end; '
