@@ -90,11 +90,18 @@ def test_a_process_that_keeps_starting_daemons_is_stopped(uid, where):
     assert process.processes_of_uid(uid) == []
 
 
+def _skip_without_cgroups():
+    group = cgroup.JobCgroup.create('probe')
+    if group is None:
+        pytest.skip('this host lets this process make no cgroup v2 group')
+    group.remove()
+    return group
+
+
 def test_without_a_uid_of_its_own_the_cgroup_still_finds_every_process():
     # As root, with no user: no uid to find them by. A daemon that left
     # the session and dropped the job's id is found only by its cgroup.
-    if cgroup.JobCgroup.create('probe') is None:
-        pytest.skip('this host lets this process make no cgroup v2 group')
+    _skip_without_cgroups()
     marker = _marker()
     how, code, _ = _run("setsid -f env -i sh -c 'sleep 0.5; sleep %s'"
                         % marker)
@@ -103,11 +110,7 @@ def test_without_a_uid_of_its_own_the_cgroup_still_finds_every_process():
 
 
 def test_the_cgroup_goes_with_the_command():
-    group = cgroup.JobCgroup.create('probe')
-    if group is None:
-        pytest.skip('this host lets this process make no cgroup v2 group')
-    group.remove()
-    parent = os.path.dirname(group.path)
+    parent = os.path.dirname(_skip_without_cgroups().path)
     before = set(os.listdir(parent))
     how, code, out = _run('cat /proc/self/cgroup')
     assert (how, code) == (process.EXITED, 0)
