@@ -88,15 +88,30 @@ class JobRunner:
         self.user = self._job_user()
 
     def _job_user(self):
+        """The passwd entry to run commands as: [agent] job_user's, or for
+        a numeric job_user (the local driver gives each node a uid of its
+        own, with no passwd entry) one made up with that uid as its group
+        and the job's home; None when this agent cannot switch users."""
         if os.geteuid() != 0:
             return None  # cannot switch: jobs run as the agent's user
-        try:
-            return pwd.getpwnam(self.conf.job_user)
-        except KeyError:
+        job_user = self.conf.job_user
+        if job_user.isdigit():
+            uid = int(job_user)
+            user = pwd.struct_passwd(
+                (job_user, 'x', uid, uid, '', self.home, '/bin/sh'))
+        else:
+            try:
+                user = pwd.getpwnam(job_user)
+            except KeyError:
+                raise exception.BuildfarmError(
+                    'The job user %r does not exist on this node; create '
+                    'it in the worker image or set [agent] job_user.'
+                    % job_user)
+        if user.pw_uid == 0:
             raise exception.BuildfarmError(
-                'The job user %r does not exist on this node; create it in '
-                'the worker image or set [agent] job_user.'
-                % self.conf.job_user)
+                'The job user %r is root: jobs must run as an unprivileged '
+                'user; set [agent] job_user.' % job_user)
+        return user
 
     def environment(self):
         env = {'PATH': _PATH, 'HOME': self.home, 'LANG': 'C.UTF-8',

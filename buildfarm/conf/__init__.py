@@ -8,6 +8,7 @@ from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
 from buildfarm.conf import image
+from buildfarm.conf import local
 from buildfarm.conf import mistral
 from buildfarm.conf import node
 from buildfarm.conf import nova
@@ -15,7 +16,7 @@ from buildfarm.conf import nova
 
 def register_opts(conf):
     for module in (agent, build_image, controller, database, docker,
-                   image, mistral, node, nova):
+                   image, local, mistral, node, nova):
         module.register_opts(conf)
 
 

@@ -24,9 +24,13 @@ opts = [
                      'hold (the broker account, the bootstrap secret, the '
                      'boot job) is for the agent only, and read once.'),
     cfg.StrOpt('job_user', default='buildfarm',
-               help='Unprivileged user that runs job commands. Used when '
-                    'the agent runs as root; otherwise jobs run as the '
-                    'agent\'s own user.'),
+               help='Unprivileged user that runs job commands: a name, or '
+                    'a bare uid that needs no passwd entry (the job then '
+                    'runs as that uid and group; the local driver gives '
+                    'each node one). Used when the agent runs as root; '
+                    'otherwise jobs run as the agent\'s own user. Every '
+                    'process of this user is killed when a job\'s command '
+                    'ends: no other program may run as it.'),
     cfg.StrOpt('workspace', default='/var/lib/buildfarm-agent',
                help='Directory under which the agent makes one workspace '
                     'per job.'),

@@ -6,6 +6,7 @@ from buildfarm.conf import controller
 from buildfarm.conf import database
 from buildfarm.conf import docker
 from buildfarm.conf import image
+from buildfarm.conf import local
 from buildfarm.conf import mistral
 from buildfarm.conf import node
 from buildfarm.conf import nova
@@ -14,6 +15,6 @@ from buildfarm.conf import nova
 def list_opts():
     groups = {}
     for module in (agent, build_image, controller, database, docker,
-                   image, mistral, node, nova):
+                   image, local, mistral, node, nova):
         groups.update(module.list_opts())
     return sorted(groups.items())

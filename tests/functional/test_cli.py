@@ -126,12 +126,18 @@ def test_bad_input_is_refused_with_exit_status_2(operator, args, message):
 def test_run_all_in_one_with_the_local_driver(git_server):
     result = subprocess.run(
         [sys.executable, '-m', 'buildfarm.cli.app', 'run', '--repo',
-         git_server['path'], '--cmd', 'cat version; id -un', '-f', 'json'],
+         git_server['path'], '--cmd', 'cat version; echo uid=$(id -u)',
+         '-f', 'json'],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     job = json.loads(result.stdout)
     assert job['commit'] == git_server['head']
     assert 'two\n' in result.stderr
+    if os.geteuid() == 0:
+        # A uid of its own, from [local] job_uids, with no passwd entry.
+        uid, = [int(line[4:]) for line in result.stderr.splitlines()
+                if line.startswith('uid=')]
+        assert 61000 <= uid <= 61999
 
 
 def test_run_with_the_docker_driver_serves_a_local_repo_read_only(

@@ -87,13 +87,13 @@ def test_the_nova_driver_writes_the_same_file_as_before(conf, spec):
 def test_the_local_driver_gives_its_agent_the_same_options(
         conf, spec, tmp_path):
     driver = local_driver.LocalDriver(conf, None)
-    agent_conf = driver._agent_config(spec, str(tmp_path / 'ws')).agent
+    agent_conf = driver._agent_config(spec, str(tmp_path / 'ws'),
+                                      61000).agent
     assert agent_conf.node_id == 'node-1'
     assert agent_conf.lease == 300
     assert agent_conf.workspace == str(tmp_path / 'ws')
     assert agent_conf.ca_bundle == conf.node.ca_bundle
-    assert agent_conf.job_user == (
-        'nobody' if os.geteuid() == 0 else 'buildfarm')
+    assert agent_conf.job_user == '61000'
     boot_job = objects.JobMessage.from_dict(
         json.loads(agent_conf.boot_job))
     assert boot_job.to_dict() == JOB  # "$HOME" is not substituted

@@ -13,7 +13,10 @@ from buildfarm import states
 def _run(conf, tmp_path, spec):
     conf.set_override('workspace', str(tmp_path / 'workspace'), 'agent')
     if os.geteuid() == 0:
-        conf.set_override('job_user', 'nobody', 'agent')
+        # A uid of this test run's own: every process of the job's uid is
+        # killed when its command ends.
+        conf.set_override('job_user', str(63000 + os.getpid() % 1000),
+                          'agent')
     os.makedirs(conf.agent.workspace)
     message = objects.JobMessage.from_dict(
         {'id': 'job1', 'kind': objects.REPO_JOB, 'spec': dict(
