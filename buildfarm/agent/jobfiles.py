@@ -27,7 +27,7 @@ def _refuse(message):
     raise exception.ImageBuildError(message)
 
 
-def _kind(mode):
+def kind(mode):
     for test, name in ((stat.S_ISLNK, 'a symbolic link'),
                        (stat.S_ISDIR, 'a directory'),
                        (stat.S_ISFIFO, 'a FIFO'),
@@ -72,7 +72,7 @@ def open_file(name, dir_fd, owner=None, shown=None):
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             _refuse('%s is %s; the agent reads only regular files of the '
-                    'app: make it a file.' % (shown, _kind(info.st_mode)))
+                    'app: make it a file.' % (shown, kind(info.st_mode)))
         if owner is not None and info.st_uid != owner:
             _refuse('%s belongs to uid %d, not to the job user (is it a '
                     'hard link to a file of the node?); the agent reads '
