@@ -9,6 +9,7 @@ import time
 
 from buildfarm.agent import buildpack
 from buildfarm.agent import imagearchive
+from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm.common import glance
 from buildfarm import exception
@@ -43,7 +44,12 @@ class BuildImageRunner(runner.JobRunner):
         try:
             self._build(report)
         except exception.ImageBuildError as e:
-            report.state, report.reason = states.ERROR, str(e)
+            # The reason leaves the node unmasked: it may quote a pack's
+            # output.
+            masker = logstream.Masker(self.job.secrets())
+            report.state = states.ERROR
+            report.reason = masker.feed(str(e).encode(), final=True).decode(
+                errors='replace')
             self.log.note(report.reason)
         return report
 

@@ -83,7 +83,9 @@ def _run(args, user=None, what='A pack step'):
         kwargs = {'user': user.pw_uid, 'group': user.pw_gid,
                   'extra_groups': []}
     deadline = time.monotonic() + _STEP_TIMEOUT
-    with subprocess.Popen(args, stdin=subprocess.DEVNULL,
+    # Not the agent's environment: the script is the job's user's.
+    env = {'PATH': os.environ.get('PATH', os.defpath), 'LANG': 'C.UTF-8'}
+    with subprocess.Popen(args, stdin=subprocess.DEVNULL, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           start_new_session=True, **kwargs) as proc, \
             selectors.DefaultSelector() as streams:

@@ -88,6 +88,13 @@ def _refuse_secret(found, where):
 def _member(path, info, dir_fd, uid, gid, owner, secrets):
     """(TarInfo, file object or None) of one entry of the app."""
     mode = info.st_mode
+    name = os.path.basename(path)
+    link = os.readlink(name, dir_fd=dir_fd) if stat.S_ISLNK(mode) else ''
+    found = _find_secret(path + '\n' + link, secrets)
+    if found:
+        # Not naming the path: it holds the secret.
+        _refuse_secret(found, 'the name or link target of a file of the '
+                       'app')
     if not (stat.S_ISDIR(mode) or stat.S_ISLNK(mode) or stat.S_ISREG(mode)):
         raise exception.ImageBuildError(
             '%s is %s; the image takes only files, directories and '
@@ -95,19 +102,12 @@ def _member(path, info, dir_fd, uid, gid, owner, secrets):
     member = tarfile.TarInfo(path)
     member.uid, member.gid, member.uname, member.gname = uid, gid, '', ''
     member.mode, member.mtime = stat.S_IMODE(mode), info.st_mtime
-    name = os.path.basename(path)
-    if stat.S_ISLNK(mode):
+    if link:
         # Kept as a link: it is never followed.
-        member.type = tarfile.SYMTYPE
-        member.linkname = os.readlink(name, dir_fd=dir_fd)
-    elif dir_fd is None or stat.S_ISDIR(mode):
+        member.type, member.linkname = tarfile.SYMTYPE, link
+        return member, None
+    if stat.S_ISDIR(mode):
         member.type = tarfile.DIRTYPE
-    found = _find_secret(member.name + '\n' + member.linkname, secrets)
-    if found:
-        # Not naming the path: it holds the secret.
-        _refuse_secret(found, 'the name or link target of a file of the '
-                       'app')
-    if member.type != tarfile.REGTYPE:
         return member, None
     fd, info = jobfiles.open_file(name, dir_fd, owner, shown=path)
     member.size, member.mode = info.st_size, stat.S_IMODE(info.st_mode)

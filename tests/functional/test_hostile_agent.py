@@ -3,9 +3,14 @@ controls (its Procfile, its build, its checkout) never makes the agent
 leak the node's secrets, hang, bake a secret into an image or hand the
 job its own git credentials.
 
-The agent code under test runs in the worker image: to test a change to
-it, build an image from the tree and point BUILDFARM_TEST_IMAGE at it
-(see README, "Tests").
+The agent code under test runs in the worker image (BUILDFARM_TEST_IMAGE,
+by default buildfarm-worker:latest, which tools/setup-test-env.sh builds
+from the tree). To test a change to the agent before that, build an image
+of your tree under tags of your own and point the tests at it:
+
+    buildfarm image build --format docker --source . \
+        --tag buildfarm-worker:mine --runtime-tag buildfarm-runtime:mine
+    BUILDFARM_TEST_IMAGE=buildfarm-worker:mine pytest tests/functional/...
 """
 
 import json

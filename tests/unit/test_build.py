@@ -65,7 +65,8 @@ def node(conf):
     os.makedirs(bin_dir)
     for name, body in (('detect', 'exit 0'),
                        ('compile', 'sh "$1/build.sh" "$@"'),
-                       ('release', 'echo "---"')):
+                       ('release', '[ -f "$1/release.sh" ] && exec sh '
+                                   '"$1/release.sh" "$@"; echo "---"')):
         with open(os.path.join(bin_dir, name), 'w') as f:
             f.write('#!/bin/sh\n%s\n' % body)
         os.chmod(os.path.join(bin_dir, name), 0o755)
@@ -148,3 +149,13 @@ def test_a_build_that_copies_its_env_dir_into_the_app_is_refused(
         'app/key.txt); it was not built.')
     assert 'sk-build-secret-42' not in log
     assert report.image_id is None
+
+
+def test_a_reason_quoting_the_packs_output_is_masked(node, tmp_path):
+    report, log = _build(node, tmp_path, {
+        'build.sh': 'true\n',
+        'release.sh': 'echo "cannot use $(cat "$1/key")" >&2; exit 1\n',
+        'key': 'sk-build-secret-42'}, {'API_KEY': 'sk-build-secret-42'})
+    assert report.state == states.ERROR
+    assert report.reason == ("The script pack's release step failed (exit "
+                             "status 1): cannot use ***")

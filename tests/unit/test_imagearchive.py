@@ -159,9 +159,14 @@ def test_a_secret_in_a_file_of_the_app_is_refused(tmp_path, base_archive):
     assert not dest.exists()
 
 
+@pytest.mark.parametrize('kind', ['file', 'fifo', 'link'])
 def test_a_secret_in_a_file_name_is_refused_without_naming_it(
-        tmp_path, base_archive):
-    app = _app(tmp_path, {'key-%s' % SECRET: b'x'})
+        tmp_path, base_archive, kind):
+    app = _app(tmp_path, {'key-%s' % SECRET: b'x'} if kind == 'file' else {})
+    if kind == 'fifo':
+        os.mkfifo(app / ('key-%s' % SECRET))
+    elif kind == 'link':
+        os.symlink('/run/%s' % SECRET, app / 'key')
     with pytest.raises(exception.ImageBuildError) as e:
         imagearchive.assemble(base_archive, str(app),
                               str(tmp_path / 'image.tar'), 'a:1', 'true',
