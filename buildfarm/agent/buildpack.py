@@ -65,12 +65,14 @@ def _owner(user):
     return user.pw_uid if user is not None and os.geteuid() == 0 else None
 
 
-def _kill(proc):
+def _stop(proc, reason):
+    """Kill the step's process group and raise ImageBuildError(reason)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
+    raise exception.ImageBuildError(reason)
 
 
 def _run(args, user=None, what='A pack step'):
@@ -83,6 +85,8 @@ def _run(args, user=None, what='A pack step'):
         kwargs = {'user': user.pw_uid, 'group': user.pw_gid,
                   'extra_groups': []}
     deadline = time.monotonic() + _STEP_TIMEOUT
+    too_long = '%s ran longer than %d s; it was stopped.' % (
+        what, _STEP_TIMEOUT)
     # Not the agent's environment: the script is the job's user's.
     env = {'PATH': os.environ.get('PATH', os.defpath), 'LANG': 'C.UTF-8'}
     with subprocess.Popen(args, stdin=subprocess.DEVNULL, env=env,
@@ -95,27 +99,19 @@ def _run(args, user=None, what='A pack step'):
         while streams.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
-                _kill(proc)
-                raise exception.ImageBuildError(
-                    '%s ran longer than %d s; it was stopped.'
-                    % (what, _STEP_TIMEOUT))
+                _stop(proc, too_long)
             for key, _ in streams.select(left):
                 data = os.read(key.fd, 65536)
                 if not data:
                     streams.unregister(key.fileobj)
                 output[key.fileobj] += data
             if sum(len(v) for v in output.values()) > OUTPUT_LIMIT:
-                _kill(proc)
-                raise exception.ImageBuildError(
-                    '%s printed more than %d KiB; it was stopped.'
-                    % (what, OUTPUT_LIMIT // 1024))
+                _stop(proc, '%s printed more than %d KiB; it was stopped.'
+                      % (what, OUTPUT_LIMIT // 1024))
         try:
             code = proc.wait(max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
-            _kill(proc)
-            raise exception.ImageBuildError(
-                '%s ran longer than %d s; it was stopped.'
-                % (what, _STEP_TIMEOUT))
+            _stop(proc, too_long)
     return subprocess.CompletedProcess(
         args, code, *(output[s].decode(errors='replace')
                       for s in (proc.stdout, proc.stderr)))
