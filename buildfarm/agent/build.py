@@ -9,11 +9,16 @@ import time
 
 from buildfarm.agent import buildpack
 from buildfarm.agent import imagearchive
+from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm.common import glance
 from buildfarm import exception
 from buildfarm import jobspec
 from buildfarm import states
+
+# Secrets shorter than this are masked in the log but not looked for in
+# the image: so short a value turns up in ordinary files by chance.
+MIN_IMAGE_SECRET = 8
 
 
 def docker_tag(image_name, commit):
@@ -39,7 +44,12 @@ class BuildImageRunner(runner.JobRunner):
         try:
             self._build(report)
         except exception.ImageBuildError as e:
-            report.state, report.reason = states.ERROR, str(e)
+            # The reason leaves the node unmasked: it may quote a pack's
+            # output.
+            masker = logstream.Masker(self.job.secrets())
+            report.state = states.ERROR
+            report.reason = masker.feed(str(e).encode(), final=True).decode(
+                errors='replace')
             self.log.note(report.reason)
         return report
 
@@ -122,6 +132,9 @@ class BuildImageRunner(runner.JobRunner):
         self.log.note('assembling %s on the runtime image' % tag)
         image_id = imagearchive.assemble(
             base, self.src, archive, tag, process, env=env, user=user,
+            owner=self.user.pw_uid if self.user else None,
+            secrets=self._image_secrets(),
+            max_bytes=self.upload_target.max_bytes,
             labels={
                 'org.opencontainers.image.source':
                     jobspec.redact_url(self.spec.git_url),
@@ -139,6 +152,15 @@ class BuildImageRunner(runner.JobRunner):
                 '([build_image] max_image_size); it was not uploaded.'
                 % (size / 2 ** 20, limit // 2 ** 20))
         return archive, tag, image_id
+
+    def _image_secrets(self):
+        """{value: what an error may call it} of the job's secrets."""
+        named = dict.fromkeys(self.job.secrets(),
+                              'a token or the git credentials of the job')
+        for name, value in (self.spec.secret_env or {}).items():
+            named[value] = 'the value of secret_env %s' % name
+        return {value: what for value, what in named.items()
+                if len(value) >= MIN_IMAGE_SECRET}
 
     def _progress(self):
         """A progress callback that notes every tenth of the upload."""

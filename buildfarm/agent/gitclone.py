@@ -1,24 +1,57 @@
-"""Cloning a repository at a ref with GitPython, shallow where possible."""
+"""Cloning a repository at a ref with GitPython, shallow where possible.
+
+Credentials in an http(s) URL never reach the checkout: git gets the URL
+without them and the credentials as an Authorization header through its
+environment alone (``GIT_CONFIG_*``), so neither ``.git/config`` nor
+FETCH_HEAD nor the reflog holds them.
+"""
 
 import re
+import urllib.parse
 
 import git
 
 from buildfarm import exception
 from buildfarm import jobspec
+from buildfarm.objects import message
 
 _SHA = re.compile(r'^[0-9a-f]{7,40}$')
 _CREDENTIALS = re.compile(r'(://)[^/@\s]+@')
 
 
-def _git_env(extra_env):
+def split_credentials(url):
+    """(the URL without credentials, git configuration that sends them).
+
+    The header is sent to the URL's host alone, and redirects are not
+    followed, so that no other host ever gets it. Elsewhere than http(s)
+    only a password is dropped (ssh logs in as the URL's user).
+    """
+    parsed = urllib.parse.urlsplit(url)
+    userinfo, at, host = parsed.netloc.rpartition('@')
+    if not at:
+        return url, {}
+    credentials = message.url_credentials(url)
+    user = '' if credentials else userinfo.partition(':')[0] + '@'
+    clean = urllib.parse.urlunsplit(parsed._replace(netloc=user + host))
+    if not credentials:
+        return clean, {}
+    site = '%s://%s/' % (parsed.scheme, host)
+    return clean, {
+        'http.%s.extraHeader' % site:
+            'Authorization: ' + message.basic_authorization(*credentials),
+        'http.%s.followRedirects' % site: 'false'}
+
+
+def _git_env(extra_env, config=None):
     env = dict(extra_env or {})
     # Never ask for credentials on a terminal nobody watches.
     env['GIT_TERMINAL_PROMPT'] = '0'
     # Repositories served read-only to the node belong to another user.
-    env.update({'GIT_CONFIG_COUNT': '1',
-                'GIT_CONFIG_KEY_0': 'safe.directory',
-                'GIT_CONFIG_VALUE_0': '*'})
+    config = dict({'safe.directory': '*'}, **(config or {}))
+    env['GIT_CONFIG_COUNT'] = str(len(config))
+    for i, (key, value) in enumerate(config.items()):
+        env['GIT_CONFIG_KEY_%d' % i] = key
+        env['GIT_CONFIG_VALUE_%d' % i] = value
     return env
 
 
@@ -36,9 +69,9 @@ def _first_line(error):
     return lines[-1] if lines else 'unknown error'
 
 
-def _diagnose(cmd, url, wanted, error):
-    """Why a fetch failed, in words a person can act on."""
-    shown = jobspec.redact_url(url)
+def _diagnose(cmd, url, shown, wanted, error):
+    """Why a fetch failed, in words a person can act on; ``shown`` is
+    the URL as the reason may show it."""
     try:
         refs = cmd.ls_remote(url)
     except git.GitCommandError as e:
@@ -87,7 +120,9 @@ def clone(url, ref, dest, timeout, env=None):
     is the remote asked why. Raises CloneError with a reason a person can
     act on.
     """
-    env = _git_env(env)
+    shown = jobspec.redact_url(url)
+    url, credentials = split_credentials(url)
+    env = _git_env(env, credentials)
     try:
         if ref and _SHA.match(ref):
             repo = _fetch_commit(url, ref, dest, timeout, env)
@@ -96,5 +131,6 @@ def clone(url, ref, dest, timeout, env=None):
     except git.GitCommandError as e:
         cmd = git.cmd.Git()
         cmd.update_environment(**env)
-        raise exception.CloneError(_diagnose(cmd, url, ref or 'HEAD', e))
+        raise exception.CloneError(
+            _diagnose(cmd, url, shown, ref or 'HEAD', e))
     return repo.head.commit.hexsha

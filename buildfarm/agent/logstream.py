@@ -7,25 +7,60 @@ import threading
 LOG = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
+MASK = b'***'
+
+
+class Masker:
+    """Replaces every occurrence of the secrets in a byte stream by
+    ``***``, also a secret split across two pieces of the stream.
+
+    ``feed`` returns what is safe to pass on; the end of a piece that
+    could be the start of a secret stays held until the next piece shows
+    whether it is one (only as much as could be, so ordinary output is
+    never held back).
+    """
+
+    def __init__(self, secrets):
+        values = {s.encode() if isinstance(s, str) else bytes(s)
+                  for s in secrets if s}
+        # Longest first: a secret that contains another is masked whole.
+        self._secrets = sorted(values, key=len, reverse=True)
+        self._held = b''
+
+    def feed(self, data, final=False):
+        data = self._held + bytes(data)
+        for secret in self._secrets:
+            data = data.replace(secret, MASK)
+        keep = 0 if final else self._partial_secret_at_end(data)
+        self._held = data[len(data) - keep:]
+        return data[:len(data) - keep]
+
+    def _partial_secret_at_end(self, data):
+        """The length of the longest end of ``data`` that begins a
+        secret."""
+        longest = 0
+        for secret in self._secrets:
+            for size in range(min(len(secret) - 1, len(data)), longest, -1):
+                if data.endswith(secret[:size]):
+                    longest = size
+                    break
+        return longest
 
 
 class LogStream:
     """Collects output and sends it with ``send(seq, text)``.
 
-    Chunks are numbered from 0 and sent one at a time, in order, from one
-    thread. Output past ``max_bytes`` is dropped and a marker says so.
-    Every occurrence of a ``secrets`` value is replaced by ``***`` before
-    anything leaves the node.
+    Every occurrence of a ``secrets`` value is replaced by ``***`` first,
+    on the whole stream; only then is output past ``max_bytes`` (counted
+    after masking) dropped, with a marker saying so, and the rest cut
+    into chunks. Chunks are numbered from 0 and sent one at a time, in
+    order, from one thread.
     """
 
     def __init__(self, send, max_bytes, flush_interval, secrets=()):
         self._send = send
-        self._secrets = sorted({s for s in secrets if s}, key=len,
-                               reverse=True)
-        # Text held back so that a secret split across two flushes is
-        # still found whole.
-        self._held = ''
-        # Redacted text not sent yet (a failed send keeps it here).
+        self._masker = Masker(secrets)
+        # Masked text not sent yet (a failed send keeps it here).
         self._unsent = ''
         self._max_bytes = max_bytes
         self._interval = flush_interval
@@ -48,42 +83,41 @@ class LogStream:
         if isinstance(data, str):
             data = data.encode()
         with self._lock:
-            room = self._max_bytes - self.bytes_kept
-            if len(data) > room:
-                if not self.truncated:
-                    self._buf += data[:room]
-                    self._buf += (
-                        b'\n[buildfarm] log truncated: output past %d bytes '
-                        b'is not kept\n' % self._max_bytes)
-                self.bytes_dropped += len(data) - max(room, 0)
-                data = data[:max(room, 0)]
-            else:
-                self._buf += data
-            self.bytes_kept += len(data)
+            self._keep(self._masker.feed(data))
             if len(self._buf) >= CHUNK_BYTES:
                 self._wake.set()
 
+    def _keep(self, data):
+        """Add masked output to the buffer, up to the cap."""
+        room = self._max_bytes - self.bytes_kept
+        if len(data) > room:
+            if not self.truncated:
+                self._buf += data[:room]
+                self._buf += (
+                    b'\n[buildfarm] log truncated: output past %d bytes '
+                    b'is not kept\n' % self._max_bytes)
+            self.bytes_dropped += len(data) - max(room, 0)
+            data = data[:max(room, 0)]
+        else:
+            self._buf += data
+        self.bytes_kept += len(data)
+
     def note(self, text):
-        """A line from buildfarm itself (not counted against the cap)."""
+        """A line from buildfarm itself (masked too, but not counted
+        against the cap)."""
         with self._lock:
-            self._buf += ('[buildfarm] %s\n' % text).encode()
+            # The note ends the output before it: a secret cannot span it.
+            self._keep(self._masker.feed(b'', final=True))
+            self._buf += self._masker.feed(
+                ('[buildfarm] %s\n' % text).encode(), final=True)
 
     def _take(self, final=False):
         with self._lock:
             data, self._buf = bytes(self._buf), bytearray()
         return self._decoder.decode(data, final=final)
 
-    def _redact(self, text, final):
-        text = self._held + text
-        for secret in self._secrets:
-            text = text.replace(secret, '***')
-        keep = 0 if final or not self._secrets else len(self._secrets[0]) - 1
-        keep = min(keep, len(text))
-        self._held = text[len(text) - keep:]
-        return text[:len(text) - keep]
-
     def _flush(self, final=False):
-        self._unsent += self._redact(self._take(final), final)
+        self._unsent += self._take(final)
         while self._unsent:
             self._send(self.seq, self._unsent[:CHUNK_BYTES])
             self.seq += 1
@@ -105,6 +139,8 @@ class LogStream:
         self._closed = True
         self._wake.set()
         self._thread.join()
+        with self._lock:
+            self._keep(self._masker.feed(b'', final=True))
         if self.truncated:
             self.note('%d bytes of output were dropped' % self.bytes_dropped)
         self._flush(final=True)

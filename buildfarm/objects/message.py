@@ -2,9 +2,47 @@
 (``AgentAPI.run_job``, or ``[agent] boot_job`` for the node booted for
 the job)."""
 
+import base64
 import dataclasses
+import urllib.parse
 
 from buildfarm.objects import spec as spec_mod
+
+_HTTP = ('http', 'https')
+
+
+def url_credentials(url):
+    """(user, password) in an http(s) URL, decoded (password '' when the
+    URL has a user alone, as in https://TOKEN@host/repo); None when it
+    has none."""
+    parsed = urllib.parse.urlsplit(url or '')
+    if parsed.scheme not in _HTTP or not parsed.username:
+        return None
+    return (urllib.parse.unquote(parsed.username),
+            urllib.parse.unquote(parsed.password or ''))
+
+
+def basic_authorization(user, password):
+    """The value of an HTTP Basic Authorization header."""
+    pair = ('%s:%s' % (user, password)).encode()
+    return 'Basic ' + base64.b64encode(pair).decode()
+
+
+def _url_secrets(url):
+    """Everything of a git URL's credentials a log or an image could show:
+    as written, decoded, and as the header git sends them in. The user
+    is a secret only when it comes alone (then it is the token)."""
+    parsed = urllib.parse.urlsplit(url or '')
+    found = []
+    if parsed.password:
+        found += [parsed.password, urllib.parse.unquote(parsed.password)]
+    credentials = url_credentials(url)
+    if credentials:
+        user, password = credentials
+        if not password:
+            found += [parsed.username, user]
+        found.append(basic_authorization(user, password).split()[1])
+    return found
 
 
 @dataclasses.dataclass
@@ -50,12 +88,14 @@ class JobMessage:
             self.upload = UploadTarget.from_dict(self.upload)
 
     def secrets(self):
-        """The values the job's log must never show."""
+        """The values the job's log and image must never show: its
+        secret_env values, its tokens and its git URL's credentials."""
         found = list((self.spec.secret_env or {}).values())
         for token in (self.spec.token, self.upload and self.upload.token):
             if token:
                 found.append(token)
-        return found
+        found += _url_secrets(self.spec.git_url)
+        return list(dict.fromkeys(s for s in found if s))
 
     def to_dict(self):
         data = {'id': self.id, 'kind': self.kind,

@@ -92,3 +92,84 @@ def test_secret_values_are_masked_even_when_split_across_writes():
     text = ''.join(t for _, t in sent)
     assert 'hunter2' not in text
     assert text == 'token=*** and again ***\n'
+
+
+def test_a_secret_at_the_cut_leaves_no_prefix_behind():
+    sent, send = _collect()
+    secret = 'hunter2-token'
+    log = logstream.LogStream(send, max_bytes=20, flush_interval=0.01,
+                              secrets=[secret])
+    # The cap falls inside the secret: raw bytes 0..19 end with "hunter2".
+    log.write(b'0123456789abc' + secret.encode() + b' tail\n')
+    log.close()
+    text = ''.join(t for _, t in sent)
+    assert 'hunt' not in text
+    assert text.startswith('0123456789abc***')
+    assert 'log truncated: output past 20 bytes' in text
+
+
+def test_a_secret_split_across_writes_at_the_cut_is_masked():
+    sent, send = _collect()
+    log = logstream.LogStream(send, max_bytes=12, flush_interval=0.01,
+                              secrets=['hunter2-token'])
+    for piece in (b'0123456789hun', b'ter2-token and more\n'):
+        log.write(piece)
+        time.sleep(0.03)
+    log.close()
+    text = ''.join(t for _, t in sent)
+    assert 'hun' not in text
+    assert text.startswith('0123456789**\n[buildfarm] log truncated')
+
+
+def test_a_secret_across_a_chunk_boundary_is_masked():
+    sent, send = _collect()
+    secret = 'hunter2-token'
+    log = logstream.LogStream(send, max_bytes=10 ** 6, flush_interval=0.01,
+                              secrets=[secret])
+    filler = b"x" * (logstream.CHUNK_BYTES - 3)
+    log.write(filler + secret.encode()[:7])
+    log.write(secret.encode()[7:] + b'\n')
+    log.close()
+    assert len(sent) == 2
+    text = ''.join(t for _, t in sent)
+    assert 'hunt' not in text and 'token' not in text
+    assert text == filler.decode() + '***\n'
+
+
+def test_secrets_are_masked_as_utf8_bytes_and_in_notes():
+    sent, send = _collect()
+    log = logstream.LogStream(send, max_bytes=10 ** 6, flush_interval=0.01,
+                              secrets=['pässwörd', b'raw-bytes-secret'])
+    data = 'a pässwörd and raw-bytes-secret\n'.encode()
+    for i in range(len(data)):   # one byte at a time: splits characters too
+        log.write(data[i:i + 1])
+    log.note('cloning https://u:pässwörd@host/repo')
+    log.close()
+    text = ''.join(t for _, t in sent)
+    assert text == ('a *** and ***\n'
+                    '[buildfarm] cloning https://u:***@host/repo\n')
+
+
+def test_output_that_only_looks_like_a_secrets_start_is_not_held():
+    sent, send = _collect()
+    log = logstream.LogStream(send, max_bytes=10 ** 6, flush_interval=0.01,
+                              secrets=['hunter2-token'])
+    log.write(b'started\n')
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ''.join(t for _, t in sent) == 'started\n'
+    log.write(b'hunter')   # may be the secret: held until we know
+    time.sleep(0.1)
+    assert ''.join(t for _, t in sent) == 'started\n'
+    log.write(b'2 is no secret\n')
+    log.close()
+    assert ''.join(t for _, t in sent) == 'started\nhunter2 is no secret\n'
+
+
+def test_the_masker_keeps_only_what_may_begin_a_secret():
+    masker = logstream.Masker(['abcdef', 'cd'])
+    assert masker.feed(b'xxabc') == b'xx'
+    assert masker.feed(b'dzz') == b'ab***zz'
+    assert masker.feed(b'abcdefab') == b'***'
+    assert masker.feed(b'', final=True) == b'ab'

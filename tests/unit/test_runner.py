@@ -8,6 +8,7 @@ from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm import objects
 from buildfarm import states
+from tests import githttp
 
 
 def _run(conf, tmp_path, spec):
@@ -54,3 +55,20 @@ def test_a_clone_that_fails_is_an_error(conf, tmp_path):
         'git_url': 'file:///no/such/repo', 'cmd': 'true'})
     assert report.state == states.ERROR
     assert report.reason and report.timings == {}
+
+
+def test_the_job_cannot_find_its_git_credentials(conf, tmp_path, git_repo):
+    password = 'runner-pw-%d' % os.getpid()
+    root = os.path.dirname(git_repo['path'])
+    with githttp.GitHttpServer(root, 'ci', password) as server:
+        url = 'http://ci:%s@127.0.0.1:%d/repo' % (password, server.port)
+        report, log = _run(conf, tmp_path, {
+            'git_url': url,
+            'cmd': 'cat .git/config; grep -rq %s .git && echo FO""UND; '
+                   'echo leaked %s' % (password, password)})
+    assert report.state == states.SUCCEEDED
+    assert 'FOUND' not in log
+    assert report.commit == git_repo['head']
+    assert 'url = http://127.0.0.1:%d/repo' % server.port in log
+    assert password not in log
+    assert 'leaked ***' in log
