@@ -1,4 +1,5 @@
-"""A real VM of the worker VM image runs a repo_job.
+"""A real VM of the worker VM image runs a repo_job; a hostile one
+cannot reach the user data.
 
 The image is the one "buildfarm image build --format qcow2" makes with
 diskimage-builder (tools/setup-test-env.sh builds it). The node is booted
