@@ -21,6 +21,13 @@ opts = [
     cfg.ListOpt('security_groups', default=[],
                 help='Security groups of nodes (Nova\'s default if none).'),
     cfg.StrOpt('availability_zone', help='Availability zone of nodes.'),
+    cfg.BoolOpt('config_drive', default=True,
+                help='Give nodes a config drive: cloud-init of the worker VM '
+                     'image reads the agent\'s configuration from it at boot '
+                     'and does not ask the metadata service. Turn it off '
+                     'only for a cloud without config drives; the image '
+                     'lets only root reach the metadata service either '
+                     'way.'),
     cfg.IntOpt('boot_volume_size', default=0, min=0,
                help='Boot from a new volume of this many GiB, deleted with '
                     'the node; 0 boots from the image on local disk.'),

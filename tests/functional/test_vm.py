@@ -1,4 +1,5 @@
-"""A real VM of the worker VM image runs a repo_job.
+"""A real VM of the worker VM image runs a repo_job; a hostile one
+cannot reach the user data.
 
 The image is the one "buildfarm image build --format qcow2" makes with
 diskimage-builder (tools/setup-test-env.sh builds it). The node is booted
@@ -21,10 +22,12 @@ import signal
 import subprocess
 import time
 import types
+import urllib.parse
 import uuid
 
 import paramiko
 import pytest
+import yaml
 
 from buildfarm.common import timeutils
 from buildfarm.drivers import base
@@ -49,14 +52,19 @@ class QemuNovaDriver(nova_driver.NovaDriver):
 
     name = 'nova'
 
-    def __init__(self, conf, workdir, git_port, public_key, up_text=''):
+    def __init__(self, conf, workdir, git_port, public_key, up_text='',
+                 root_commands=None):
         """``up_text``: console text that shows a VM is up (by default,
-        any); see statuses()."""
+        any); see statuses(). ``root_commands``: {"bootcmd" or "runcmd":
+        [command]}, commands the test adds to the user data, run as
+        root."""
         super().__init__(conf)
         self.workdir = workdir
         self.git_port = git_port
         self.public_key = public_key
         self.up_text = up_text
+        self.root_commands = root_commands or {}
+        self.specs = {}
         self.vms = {}
         self.ssh_ports = {}
         self.up_nodes = set()
@@ -84,7 +92,13 @@ class QemuNovaDriver(nova_driver.NovaDriver):
     def create(self, spec):
         folder = self._dir(spec.node_id)
         os.makedirs(folder)
+        self.specs[spec.node_id] = spec
         user_data = base64.b64decode(self.user_data(spec)).decode()
+        if self.root_commands:
+            cloud_config = yaml.safe_load(user_data)
+            for key, commands in self.root_commands.items():
+                cloud_config.setdefault(key, []).extend(commands)
+            user_data = '#cloud-config\n' + yaml.safe_dump(cloud_config)
         seed = self._seed(folder, spec.node_id, user_data)
         disk = os.path.join(folder, 'disk.qcow2')
         subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', '-b',
@@ -159,6 +173,11 @@ class QemuNovaDriver(nova_driver.NovaDriver):
     def ssh_address(self, node_id, external_id, settings):
         return '127.0.0.1', self.ssh_ports[node_id]
 
+    def whole_console_log(self, node_id):
+        with open(os.path.join(self._dir(node_id), 'console.log'),
+                  errors='replace') as f:
+            return f.read()
+
     def console_log(self, node_id, external_id):
         try:
             with open(os.path.join(self._dir(node_id), 'console.log'),
@@ -184,7 +203,7 @@ def make_vm_farm(tmp_path, make_vhost, git_server, docker_client):
     key.write_private_key_file(key_file)
     made = []
 
-    def make(overrides=None, up_text=''):
+    def make(overrides=None, up_text='', root_commands=None):
         transport_url = make_vhost()
         settings = {
             ('controller', 'driver'): 'nova',
@@ -204,7 +223,7 @@ def make_vm_farm(tmp_path, make_vhost, git_server, docker_client):
         driver = QemuNovaDriver(conf, str(tmp_path / 'vms'),
                                 git_server['port'], '%s %s' % (
                                     key.get_name(), key.get_base64()),
-                                up_text)
+                                up_text, root_commands)
         farm = conftest.Farm(conf, docker_client, {'nova': driver})
         made.append((farm, driver))
         return farm, driver
@@ -251,4 +270,152 @@ def test_a_vm_whose_agent_cannot_register_has_its_logs_collected(
     agent_log = log.partition('agent log of node')[2]
     assert 'buildfarm-agent[' in agent_log, log
     assert 'Connection refused' in agent_log, log
+    conftest.wait_until(lambda: not driver.list_owned(), timeout=60)
+
+
+# What a hostile job tries on a VM node, as the job user: reach the
+# metadata service, read cloud-init's copies of the user data, the
+# agent's configuration or the seed's device, and find the agent's
+# configuration in any file or process it can read. One line per try,
+# "PROBE <what> <outcome>": OK, or the error (errno name, or timeout).
+# The needles are split so that the probe does not find itself.
+HOSTILE_PROBE = r'''
+import errno
+import os
+import socket
+
+
+def outcome(attempt):
+    try:
+        attempt()
+        return 'OK'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, 'timeout') if e.errno else (
+            'timeout')
+
+
+def connect(family, address):
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect((address, 80))
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        f.read(1)
+
+
+print('PROBE metadata', outcome(
+    lambda: connect(socket.AF_INET, '169.254.169.254')), flush=True)
+print('PROBE metadata6', outcome(
+    lambda: connect(socket.AF_INET6, 'fd00:ec2::254')), flush=True)
+for path in ('/var/lib/cloud/instance/user-data.txt',
+             '/var/lib/cloud/instance/user-data.txt.i',
+             '/var/lib/cloud/instance/cloud-config.txt',
+             '/var/lib/cloud/instance/obj.pkl',
+             '/run/cloud-init/instance-data-sensitive.json',
+             '/var/log/cloud-init.log',
+             '/etc/buildfarm-agent/agent.conf',
+             '/dev/disk/by-label/CIDATA', '/dev/vdb'):
+    print('PROBE read', path, outcome(lambda: read(path)), flush=True)
+print('PROBE list /var/lib/cloud', outcome(
+    lambda: os.listdir('/var/lib/cloud')))
+with open('/proc/mounts') as f:
+    print('PROBE mounted', ','.join(
+        line.split()[1] for line in f
+        if 'cidata' in line.lower() or 'config-2' in line) or 'none')
+
+needles = (b'node_' + b'secret', b'rabbit' + b'://')
+found = []
+paths = [os.path.join('/proc', pid, name) for pid in os.listdir('/proc')
+         if pid.isdigit() for name in ('cmdline', 'environ')]
+for top in ('/etc', '/var', '/run', '/tmp', '/home', '/root', '/srv', '/mnt',
+            '/media', '/boot'):
+    for folder, _, files in os.walk(top):
+        paths.extend(os.path.join(folder, name) for name in files)
+for path in paths:
+    try:
+        if not path.startswith('/proc') and (
+                not os.path.isfile(path) or os.path.getsize(path) > 4 << 20):
+            continue
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        continue
+    if any(needle in data for needle in needles):
+        found.append(path)
+print('PROBE searched', len(paths))
+print('PROBE found', ','.join(sorted(found)) or 'none')
+'''
+# QEMU's DHCP gives a restricted guest no router: a route to the metadata
+# address, as a cloud's network has, early at boot (cloud-init's bootcmd).
+# What the guest sends there QEMU drops.
+METADATA_ROUTE = ['ip', 'route', 'add', '169.254.169.254', 'via', '10.0.2.2']
+# As root, from the user data's runcmd (the agent is already starting):
+# the same connect, which the node's firewall lets through.
+ROOT_PROBE = ['sh', '-c', 'python3 -c "%s" >/dev/console 2>&1' % (
+    "import errno, socket\n"
+    "s = socket.socket()\n"
+    "s.settimeout(10)\n"
+    "try:\n"
+    "    s.connect(('169.254.169.254', 80)); r = 'OK'\n"
+    "except OSError as e:\n"
+    "    r = errno.errorcode.get(e.errno or 0, 'timeout')\n"
+    "print('ROOT-PROBE metadata', r)\n")]
+
+
+def _probes(log):
+    """{what: outcome} of the PROBE lines of a job's log."""
+    found = {}
+    for line in log.splitlines():
+        if line.startswith('PROBE '):
+            what, _, result = line[len('PROBE '):].rpartition(' ')
+            found[what] = result
+    return found
+
+
+def test_a_job_on_a_vm_node_cannot_reach_the_user_data(
+        make_vm_farm, git_server):
+    # Under QEMU with restrict=on nothing the guest sends leaves QEMU:
+    # the job may try the real metadata address. Its connect is rejected
+    # by the node's firewall at once ("no route to host", EHOSTUNREACH);
+    # root's own connect is not.
+    farm, driver = make_vm_farm(root_commands={
+        'bootcmd': [METADATA_ROUTE], 'runcmd': [ROOT_PROBE]})
+    job = farm.submit(git_url='git://%s/project' % GIT_IN_VM,
+                      cmd="python3 - <<'EOF'\n%sEOF\n" % HOSTILE_PROBE,
+                      timeout=1800)
+    job = farm.wait(job['id'], timeout=JOB_WAIT)
+    log = farm.log(job['id'])
+    assert job['state'] == states.SUCCEEDED, (job['reason'], log)
+    probes = _probes(log)
+    assert probes['metadata'] == 'EHOSTUNREACH', log
+    assert probes['metadata6'] != 'OK', log
+    reads = {what: result for what, result in probes.items()
+             if what.startswith(('read ', 'list '))}
+    assert len(reads) == 10, log
+    assert set(reads.values()) <= {'EACCES', 'ENOENT'}, reads
+    assert reads['read /var/lib/cloud/instance/user-data.txt'] == 'EACCES'
+    assert probes['mounted'] == 'none', log
+    # It searched (about a thousand files), and found nothing.
+    assert int(probes['searched']) > 500, log
+    assert probes['found'] == 'none', log
+    node_id, = driver.specs
+    agent_conf = driver.specs[node_id].agent_conf
+    broker_password = urllib.parse.urlsplit(agent_conf.transport_url).password
+    for secret in (agent_conf.node_secret, broker_password):
+        assert secret and secret not in log
+    # Root's side, on the console: the firewall's rules, the scrub of
+    # cloud-init's copies, and root's connect, which was let through.
+    console = driver.whole_console_log(node_id)
+    assert 'table inet buildfarm_node' in console, console[-3000:]
+    assert 'meta skuid != 0' in console
+    assert '169.254.0.0/16' in console
+    assert 'buildfarm-node-scrub: removed /var/lib/cloud/instances/' in (
+        console)
+    assert 'user-data.txt' in console
+    root_probe = console.partition('ROOT-PROBE metadata ')[2].split('\n')[0]
+    assert root_probe, console[-3000:]
+    # QEMU drops (or resets) it: root's connect got past the firewall.
+    assert root_probe in ('timeout', 'ECONNREFUSED'), root_probe
     conftest.wait_until(lambda: not driver.list_owned(), timeout=60)

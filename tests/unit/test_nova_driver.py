@@ -69,6 +69,36 @@ def test_user_data_over_novas_limit_is_a_clear_boot_error(conf, tmp_path):
         nova_driver.NovaDriver(conf).user_data(_spec())
 
 
+def _server_kwargs(conf, settings=None):
+    driver = nova_driver.NovaDriver(conf)
+    conf.set_override('flavor', 'small', 'nova')
+    # The flavor and image ids, as if already looked up in the cloud.
+    driver._ids.update({('flavor', 'small'): 'flavor-1',
+                        ('image', 'buildfarm-worker'): 'image-1'})
+    spec = _spec()
+    spec.settings.update(settings or {})
+    return driver.server_kwargs(spec)
+
+
+def test_servers_get_a_config_drive_by_default(conf):
+    kwargs = _server_kwargs(conf)
+    assert kwargs['config_drive'] is True
+    assert (kwargs['image_id'], kwargs['flavor_id']) == ('image-1',
+                                                         'flavor-1')
+
+
+def test_the_config_drive_can_be_turned_off(conf):
+    conf.set_override('config_drive', False, 'nova')
+    assert _server_kwargs(conf)['config_drive'] is False
+
+
+def test_a_label_may_turn_the_config_drive_off(conf):
+    assert _server_kwargs(conf, {'config_drive': False})[
+        'config_drive'] is False
+    rule = nova_driver.NovaDriver.settings_rules['config_drive']
+    assert rule.check(False) and not rule.check('false')
+
+
 def _scanners():
     return [t for t in threading.enumerate() if t.name.startswith(
         'ssh-scan-')]

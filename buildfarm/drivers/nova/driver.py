@@ -3,6 +3,10 @@
 The agent's configuration (broker URL and credentials, node id and
 secret, boot job) goes in the server's user data, which cloud-init
 writes to a file only root can read before the agent's service starts.
+Servers get a config drive (``[nova] config_drive``), which the image's
+cloud-init reads before it would ask the metadata service; the image lets
+only root reach the metadata service and scrubs cloud-init's copies of
+the user data before the agent starts (elements/buildfarm-agent).
 Every server carries owner metadata (controller id, node id, label), by
 which leaked servers are found. A server Nova cannot place ("no valid
 host") or that exceeds the quota makes jobs wait rather than fail.
@@ -32,7 +36,8 @@ _CAPACITY_FAULTS = ('No valid host', 'quota', 'Quota')
 # The [nova] options a label may override; the others are the
 # controller's own (its cloud, how long it waits for deletions).
 LABEL_SETTINGS = ('image', 'flavor', 'networks', 'key_name',
-                  'security_groups', 'availability_zone', 'boot_volume_size',
+                  'security_groups', 'availability_zone', 'config_drive',
+                  'boot_volume_size',
                   'ssh_key_file', 'ssh_user', 'ssh_port', 'ssh_check',
                   'register_timeout')
 
@@ -107,7 +112,8 @@ class NovaDriver(base.NodeDriver):
                                  self._setting(spec.settings, 'flavor')),
             networks=self._networks(spec),
             metadata=self._metadata(spec),
-            user_data=self.user_data(spec))
+            user_data=self.user_data(spec),
+            config_drive=bool(self._setting(spec.settings, 'config_drive')))
         image_id = self._find('image', self._setting(spec.settings, 'image'))
         volume_size = int(
             self._setting(spec.settings, 'boot_volume_size') or 0)
