@@ -47,8 +47,8 @@ class ControllerService:
         self.store = db_api.JobStore(conf.database.connection)
         self.store.upgrade()
         self.pools = pools.Pools(conf, self.store)
-        self.drivers = drivers.load_all(self.pools.all(), conf,
-                                      self.node_transport)
+        self.drivers = drivers.load_all(
+            self.pools.all(), conf, self.node_transport)
         self.metrics = metrics.Metrics()
         self.metrics.watch(self.store, self.pools)
         self.memory = memory.Memory()

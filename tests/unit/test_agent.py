@@ -24,8 +24,7 @@ def test_an_agent_that_cannot_reach_the_broker_stops_after_its_lease(
     assert 0.9 < time.monotonic() - start < 5
 
 
-def test_the_agent_acts_only_on_messages_sealed_for_it(tmp_path,
-                                                      monkeypatch):
+def test_the_agent_acts_only_on_messages_sealed_for_it(monkeypatch):
     conf = config.load([], messaging=False)
     conf.set_override('node_id', 'n1', 'agent')
     conf.set_override('node_secret', 'bootstrap', 'agent')

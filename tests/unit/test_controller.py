@@ -202,8 +202,8 @@ def test_forged_and_misdirected_messages_are_rejected(controller, api):
     assert api.get_job(job1['id'])['state'] == states.RUNNING
 
 
-def test_replays_and_the_spent_bootstrap_secret_are_rejected(controller,
-                                                            api):
+def test_replays_and_the_spent_bootstrap_secret_are_rejected(
+        controller, api):
     job = _submit(api)
     node = _run_on_new_node(controller, api, job)
     agent = _agent(controller, node['id'])
