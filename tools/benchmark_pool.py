@@ -130,10 +130,11 @@ def controller_cpu(workdir, transport_url, jobs, nodes):
             agent = agents.get(node['id'])
             if agent is None:
                 agent = agents[node['id']] = rpcapi.NodeCallbackAPI(
-                    transport, name, node['id'],
+                    transport, name + '-nodes', node['id'],
                     auth.node_secret(KEY, node['id']))
             if node['state'] == 'booting' and node['external_id']:
-                agent.agent_ready({})
+                agent.agent_ready({}, seal.new_key_pair()[1])
+                agent.use_session(auth.session_key(KEY, node['id']))
             elif node['state'] == 'in-use' and node['job_id']:
                 if agent.report(node['job_id'], {
                         'state': states.SUCCEEDED, 'exit_code': 0,
