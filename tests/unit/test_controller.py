@@ -7,7 +7,6 @@ exactly as an agent does, through the real NodeCallbackAPI.
 import configparser
 import datetime
 import json
-import os
 import threading
 import time
 
@@ -464,7 +463,7 @@ def _boot_job(controller, node):
     """The boot job the node's agent finds in its configuration file."""
     driver = controller.drivers['fake']
     conf = configparser.ConfigParser(interpolation=None)
-    conf.read(os.path.join(driver._conf_dir(node['id']), 'agent.conf'))
+    conf.read_string(driver.agent_conf(node['id']))
     value = conf.get('agent', 'boot_job', fallback=None)
     return value and json.loads(value.replace('$$', '$'))
 
