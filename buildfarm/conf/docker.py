@@ -53,21 +53,22 @@ opts = [
                      'to them. The ports of the brokers in [node] '
                      'transport_url are always allowed.'),
     cfg.StrOpt('memory_limit', default='2g',
-               help='Memory limit of the processes of a node container '
-                    '(docker syntax, for example 512m or 4g). The '
-                    'container\'s memory cgroup gets memory_limit + '
-                    'disk_limit, since its writable storage is memory '
-                    '(see disk_limit).'),
+               help='Memory limit of a node container (docker syntax, for '
+                    'example 512m or 4g). What the node writes is memory '
+                    'too (see disk_limit) and counts against it: give '
+                    'build_image nodes room for the image they assemble.'),
     cfg.StrOpt('disk_limit', default='4g',
-               help='Most a node may write (docker syntax, for example '
-                    '512m or 4g). A node\'s root file system is read-only; '
-                    'what it may write (its workspace, /tmp, /var/tmp) is '
-                    'tmpfs of this size each, so a job gets "No space '
-                    'left on device" there and never fills the host\'s '
-                    'disk. tmpfs is memory: it counts against the '
-                    'container\'s memory cgroup (cgroup v1 and v2 alike), '
-                    'which is memory_limit + disk_limit, so the sum of all '
-                    'a node holds stays under it.'),
+               help='Most a node may write in each of its writable '
+                    'directories (docker syntax, for example 512m or 4g). '
+                    'A node\'s root file system is read-only; what it may '
+                    'write (its workspace, /tmp, /var/tmp) is tmpfs of '
+                    'this size each, so a job gets "No space left on '
+                    'device" there and never fills the host\'s disk. tmpfs '
+                    'is memory charged to the container\'s memory cgroup '
+                    '(cgroup v1 and v2 alike), so the node\'s processes '
+                    'and files together stay under memory_limit; a job '
+                    'that writes more than memory_limit allows is killed '
+                    'as out of memory.'),
     cfg.FloatOpt('cpus', default=1.0, min=0.01,
                  help='CPUs a node container may use.'),
     cfg.IntOpt('pids_limit', default=1024, min=16,

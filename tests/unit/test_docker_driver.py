@@ -50,7 +50,7 @@ def test_container_is_confined_and_labelled(driver, conf):
     assert container.status == 'running'
 
 
-def test_only_tmpfs_is_writable_and_it_counts_as_memory(driver, conf):
+def test_only_tmpfs_is_writable_and_memory_bounds_it_all(driver, conf):
     conf.set_override('memory_limit', '1g', 'docker')
     conf.set_override('disk_limit', '512m', 'docker')
     kw = driver.client.containers.get(driver.create(_spec())).kwargs
@@ -62,7 +62,7 @@ def test_only_tmpfs_is_writable_and_it_counts_as_memory(driver, conf):
         assert writable[path]['size'] == str(512 << 20)
     assert writable['/run']['size'] == str(64 << 20)
     assert writable[docker_driver.storage.AGENT_CONF_DIR]['mode'] == '0700'
-    assert kw['mem_limit'] == kw['memswap_limit'] == (1 << 30) + (512 << 20)
+    assert kw['mem_limit'] == kw['memswap_limit'] == 1 << 30
     assert kw['log_config']['config']['max-size'] == '10m'
 
 
@@ -147,8 +147,7 @@ def test_label_settings_win_over_the_docker_options(driver, conf):
                   'pids_limit': 64})))
     kw = container.kwargs
     assert (kw['image'], kw['mem_limit'], kw['nano_cpus'],
-            kw['pids_limit']) == ('small:1', (256 << 20) + (4 << 30),
-                                  500000000, 64)
+            kw['pids_limit']) == ('small:1', 256 << 20, 500000000, 64)
 
 
 def test_owned_nodes_are_listed_by_owner_label(driver):

@@ -13,8 +13,10 @@ import socket
 from buildfarm.drivers.docker import storage
 
 AGENT_CONF = storage.AGENT_CONF_DIR + '/agent.conf'
-# "$1": the file; umask 0377 makes it 0400.
-_SCRIPT = 'umask 0377 && cat > "$1" && exec buildfarm-agent --config-file "$1"'
+# "$1": the file; umask 0377 makes it 0400 (in a subshell: the agent
+# must keep the image's umask).
+_SCRIPT = ('(umask 0377 && cat > "$1") && '
+           'exec buildfarm-agent --config-file "$1"')
 COMMAND = ['sh', '-c', _SCRIPT, 'buildfarm-node', AGENT_CONF]
 # With stdin open and the container not detached, Docker closes the
 # container's stdin when the one attached client ends its stream

@@ -144,10 +144,10 @@ class DockerDriver(base.NodeDriver):
             command=bootconf.COMMAND,
             name='buildfarm-node-%s' % spec.node_id,
             labels=self._labels(spec.node_id),
-            # Its writable storage (tmpfs) is memory too; no swap, which
-            # is disk.
-            mem_limit=memory + disk,
-            memswap_limit=memory + disk,
+            # Its writable storage (tmpfs) counts against this too; no
+            # swap, which is disk.
+            mem_limit=memory,
+            memswap_limit=memory,
             nano_cpus=int(float(self._setting(spec, 'cpus')) * 1e9),
             pids_limit=int(self._setting(spec, 'pids_limit')),
             read_only=True,

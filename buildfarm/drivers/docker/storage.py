@@ -2,9 +2,9 @@
 
 The root file system of a node is read-only; what must be writable is
 tmpfs, each capped at the label's ``disk_limit``. tmpfs lives in memory
-and is charged to the container's memory cgroup, whose limit is
-``memory_limit + disk_limit``: however a job (even root in the container)
-spreads its writes, it gets ENOSPC or the OOM killer, never the host's
+and is charged to the container's memory cgroup (``memory_limit``):
+however a job (even root in the container) spreads its writes, it gets
+ENOSPC or the OOM killer, never the host's disk, and no swap, which is
 disk. (The Docker engine here, overlay2 on ext4, has no per-container
 storage quota; a quota would have to be checked per engine, tmpfs works
 on every Linux engine.) The container's own log, which root in the
