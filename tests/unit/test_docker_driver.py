@@ -1,6 +1,7 @@
 """The docker driver's logic, with the Docker client faked (fake driver)."""
 
 import json
+import socket
 
 from docker import errors as docker_errors
 import pytest
@@ -190,3 +191,12 @@ def test_nodes_get_the_runtime_image_archive_once_it_exists(conf, tmp_path):
         assert f.read() == b'archive of buildfarm-runtime:latest'
     assert 'runtime_archive = %s' % docker_driver.RUNTIME_ARCHIVE in (
         driver.agent_conf('node-2'))
+
+
+def test_the_configuration_is_sent_whole_then_stdin_ends():
+    ours, node = socket.socketpair()
+    with node:
+        docker_driver.bootconf.send(ours, 'node_secret = s\n' * 1000)
+        received = b''.join(iter(lambda: node.recv(65536), b''))
+    assert received.decode() == 'node_secret = s\n' * 1000
+    assert ours.fileno() == -1  # closed
