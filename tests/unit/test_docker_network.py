@@ -174,3 +174,12 @@ def test_only_a_node_booted_for_a_local_job_mounts_its_repository(
     assert api.get_job(job['id'])['state'] == states.QUEUED
     assert controller.store.get_node(warm['id'])['state'] == (
         states.NODE_READY)
+
+
+def test_a_remote_engine_cannot_be_fenced_in_from_here(conf):
+    conf.set_override('base_url', 'tcp://docker.example.com:2376', 'docker')
+    with pytest.raises(exception.DriverError,
+                       match='Docker engine must run here too'):
+        fake_driver.FakeDriver(conf)
+    conf.set_override('network_mode', 'host', 'docker')
+    fake_driver.FakeDriver(conf)

@@ -99,6 +99,12 @@ class DockerDriver(base.NodeDriver):
         """At start: set the isolated network up, or say that nodes are
         not fenced in."""
         if mode == network_mod.ISOLATED:
+            if not self.conf.docker.base_url.startswith('unix://'):
+                raise exception.DriverError(
+                    'Nodes of %s are on network_mode "isolated", whose '
+                    'firewall is this host\'s: the Docker engine must run '
+                    'here too ([docker] base_url unix://...), not at %s.'
+                    % (whose, self.conf.docker.base_url))
             self.network.ensure()
         else:
             LOG.warning('Nodes of %s run on Docker network %r: their jobs '
