@@ -52,6 +52,13 @@ opts = [
                      'mirror); every other port of this host is closed '
                      'to them. The ports of the brokers in [node] '
                      'transport_url are always allowed.'),
+    cfg.ListOpt('node_mounts', default=[],
+                help='Host directories mounted read-only, at the same '
+                     'path, into every node ("buildfarm lp check" gives '
+                     'nodes the language pack under test so). Every job '
+                     'can read them: never secrets. A job\'s own file:// '
+                     'repository is mounted into its node alone, without '
+                     'this.'),
     cfg.StrOpt('memory_limit', default='2g',
                help='Memory limit of a node container (docker syntax, for '
                     'example 512m or 4g). What the node writes is memory '

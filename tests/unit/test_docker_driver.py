@@ -91,6 +91,13 @@ def test_a_node_mounts_only_the_repositories_of_its_spec(driver):
         docker_driver.NODE_CA_BUNDLE]
 
 
+def test_node_mounts_go_to_every_node_read_only(driver, conf):
+    conf.set_override('node_mounts', ['/srv/packs'], 'docker')
+    kw = driver.client.containers.get(driver.create(_spec())).kwargs
+    assert kw['volumes']['/srv/packs'] == {'bind': '/srv/packs',
+                                           'mode': 'ro'}
+
+
 @pytest.mark.parametrize('value,size', [
     ('4g', 4 << 30), ('512m', 512 << 20), ('1.5gb', 3 << 29),
     (1024, 1024), ('100', 100), ('2 g', None), ('lots', None),

@@ -126,7 +126,7 @@ class DockerDriver(base.NodeDriver):
         if self.conf.node.ca_bundle:
             volumes[self.conf.node.ca_bundle] = {'bind': NODE_CA_BUNDLE,
                                                  'mode': 'ro'}
-        for path in spec.local_repos:
+        for path in self.conf.docker.node_mounts + spec.local_repos:
             volumes[path] = {'bind': path, 'mode': 'ro'}
         return volumes
 
