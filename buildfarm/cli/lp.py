@@ -95,10 +95,11 @@ class CheckPack(lister.Lister):
         pack, apps = self._pack(element)
         workdir = tempfile.mkdtemp(prefix='buildfarm-lp-check-')
         repos = os.path.join(workdir, 'repos')
-        conf = run.all_in_one(self.app.conf, 'docker', workdir,
-                              [repos, os.path.dirname(pack.path)],
+        conf = run.all_in_one(self.app.conf, 'docker', workdir, [repos],
                               args.transport_url)
         conf.set_override('packs_dir', os.path.dirname(pack.path), 'node')
+        conf.set_override('node_mounts', [os.path.dirname(pack.path)],
+                          'docker')
         controller = None
         try:
             for name, source in apps:

@@ -127,7 +127,8 @@ def all_in_one(conf, driver, workdir, local_dirs=(), transport_url=None):
         conf.set_override('transport_url', 'fake://')
     elif transport_url:
         conf.set_override('transport_url', transport_url)
-    if driver == 'docker' and conf.docker.network_mode == 'bridge':
+    if driver == 'docker' and conf.docker.network_mode in ('bridge',
+                                                           'isolated'):
         broker = urllib.parse.urlsplit(
             conf.node.transport_url or conf.transport_url).hostname
         if broker in (None, '127.0.0.1', 'localhost', '::1'):

@@ -19,6 +19,7 @@ from buildfarm.controller import rpcapi
 from buildfarm.db import api as db_api
 from buildfarm.drivers import base as driver_base
 from buildfarm import exception
+from buildfarm import jobspec
 from buildfarm import objects
 from buildfarm import states
 
@@ -93,11 +94,19 @@ class NodeKeeper:
             packs_dir=node.packs_dir,
             boot_job=job or None)
 
+    def _local_repos(self, job):
+        """The host directory of the boot job's file:// repository, the
+        only one its node may see ([] for a warm node: the scheduler gives
+        such jobs only to nodes booted for them). The job's submission
+        checked it against [controller] allowed_local_repo_dirs."""
+        path = job and jobspec.local_repo_path(job['spec']['git_url'])
+        return [path] if path else []
+
     def _create(self, node_id, label, job):
         spec = driver_base.NodeSpec(
             node_id=node_id, label=label.name, settings=dict(label.settings),
             agent_conf=self._agent_conf(node_id, job),
-            local_repos=list(self.conf.controller.allowed_local_repo_dirs))
+            local_repos=self._local_repos(job))
         start = time.monotonic()
         try:
             external_id = self.drivers[label.driver].create(spec)

@@ -131,6 +131,10 @@ class Scheduler:
         # thousands queued, a pass costs what the nodes cost.
         for label, idle in ready.items():
             for job in self.store.oldest_queued(label, len(idle)):
+                if jobspec.local_repo_path(job['spec']['git_url']):
+                    # A warm node mounts no local repository: the job
+                    # waits for a node booted for it, which mounts its own.
+                    continue
                 if self._dispatch(job, idle[0]):
                     idle.pop(0)
         waiting = self.store.queued_counts()

@@ -161,7 +161,9 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
         ('controller', 'boot_timeout'): 60,
         ('docker', 'image'): IMAGE,
         ('docker', 'network_mode'): 'host',
-        ('docker', 'memory_limit'): '512m',
+        # What a node writes (tmpfs) is memory too: build_image nodes
+        # hold the image they assemble (about 600 MiB).
+        ('docker', 'memory_limit'): '2g',
         ('node', 'ca_bundle'): CA_BUNDLE,
         ('build_image', 'image_endpoint'): GLANCE_URL,
         ('build_image', 'runtime_archive_dir'): RUNTIME_ARCHIVES,

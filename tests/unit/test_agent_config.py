@@ -69,10 +69,9 @@ def test_the_controller_gives_every_driver_an_agent_config(spec):
 def test_the_docker_driver_writes_the_same_file_as_before(conf, spec):
     driver = fake_driver.FakeDriver(conf)
     driver.create(spec)
-    with open(os.path.join(driver._conf_dir('node-1'), 'agent.conf')) as f:
-        assert f.read() == RENDERED + (
-            'workspace = /var/lib/buildfarm-agent\n'
-            'ca_bundle = /etc/buildfarm-agent-ca.crt\n\n')
+    assert driver.agent_conf('node-1') == RENDERED + (
+        'workspace = /var/lib/buildfarm-agent\n'
+        'ca_bundle = /etc/buildfarm-agent-ca.crt\n\n')
 
 
 def test_the_nova_driver_writes_the_same_file_as_before(conf, spec):

@@ -8,7 +8,6 @@ through the real NodeCallbackAPI.
 import configparser
 import datetime
 import json
-import os
 import threading
 import time
 
@@ -522,7 +521,7 @@ def _boot_job(controller, node):
     """The boot job the node's agent finds in its configuration file."""
     driver = controller.drivers['fake']
     conf = configparser.ConfigParser(interpolation=None)
-    conf.read(os.path.join(driver._conf_dir(node['id']), 'agent.conf'))
+    conf.read_string(driver.agent_conf(node['id']))
     value = conf.get('agent', 'boot_job', fallback=None)
     return value and json.loads(value.replace('$$', '$'))
 

@@ -1,9 +1,9 @@
 """The docker driver's logic, with the Docker client faked (fake driver)."""
 
 import json
-import os
-import stat
+import socket
 
+from docker import errors as docker_errors
 import pytest
 
 from buildfarm.common import config
@@ -42,8 +42,6 @@ def test_container_is_confined_and_labelled(driver, conf):
     assert kw['security_opt'] == ['no-new-privileges']
     assert kw['init'] is True
     assert kw['pids_limit'] == conf.docker.pids_limit
-    assert kw['mem_limit'] == conf.docker.memory_limit
-    assert kw['network_mode'] == conf.docker.network_mode
     assert kw['labels'] == {base.OWNER_LABEL: conf.controller.controller_id,
                             base.NODE_LABEL: 'node-1'}
     binds = kw['volumes']
@@ -53,32 +51,80 @@ def test_container_is_confined_and_labelled(driver, conf):
     assert container.status == 'running'
 
 
-def test_agent_configuration_is_private_read_only_and_goes_with_the_node(
+def test_only_tmpfs_is_writable_and_memory_bounds_it_all(driver, conf):
+    conf.set_override('memory_limit', '1g', 'docker')
+    conf.set_override('disk_limit', '512m', 'docker')
+    kw = driver.client.containers.get(driver.create(_spec())).kwargs
+    assert kw['read_only'] is True
+    writable = {path: dict(o.split('=') if '=' in o else (o, True)
+                           for o in options.split(','))
+                for path, options in kw['tmpfs'].items()}
+    for path in (docker_driver.WORKSPACE, '/tmp', '/var/tmp'):
+        assert writable[path]['size'] == str(512 << 20)
+    assert writable['/run']['size'] == str(64 << 20)
+    assert writable[docker_driver.storage.AGENT_CONF_DIR]['mode'] == '0700'
+    assert kw['mem_limit'] == kw['memswap_limit'] == 1 << 30
+    assert kw['log_config']['config']['max-size'] == '10m'
+
+
+def test_agent_configuration_goes_through_stdin_to_a_root_only_file(
         driver):
     container_id = driver.create(_spec())
     container = driver.client.containers.get(container_id)
-    assert SECRET not in repr(container.kwargs)
-    (host_dir, mount), = [(path, v) for path, v in
-                          container.kwargs['volumes'].items()
-                          if v['bind'] == docker_driver.AGENT_CONF_DIR]
-    assert mount['mode'] == 'ro'
-    assert stat.S_IMODE(os.stat(host_dir).st_mode) == 0o700
-    conf_file = os.path.join(host_dir,
-                             os.path.basename(docker_driver.AGENT_CONF))
-    assert stat.S_IMODE(os.stat(conf_file).st_mode) == 0o600
-    with open(conf_file) as f:
-        text = f.read()
+    kw = container.kwargs
+    assert SECRET not in repr(kw)
+    assert kw['stdin_open'] is True and kw['detach'] is False
+    assert docker_driver.storage.AGENT_CONF_DIR not in [
+        v['bind'] for v in kw['volumes'].values()]
+    shell = kw['command'][2]
+    assert kw['command'][-1] == docker_driver.AGENT_CONF
+    assert 'umask 0377' in shell and 'exec buildfarm-agent' in shell
+    text = container.stdin.decode()
     assert 'node_secret = %s' % SECRET in text
     assert 'ca_bundle = %s' % docker_driver.NODE_CA_BUNDLE in text
-    driver.delete('node-1', container_id)
-    assert not os.path.exists(host_dir)
+    assert driver.agent_conf('node-1') == text
 
 
-def test_a_failed_boot_leaves_no_configuration_behind(driver, conf):
-    conf.set_override('image', 'no-such-image:latest', 'docker')
-    with pytest.raises(exception.NodeBootError):
+def test_a_node_mounts_only_the_repositories_of_its_spec(driver):
+    kw = driver.client.containers.get(driver.create(_spec())).kwargs
+    assert [v['bind'] for v in kw['volumes'].values()] == [
+        docker_driver.NODE_CA_BUNDLE]
+
+
+def test_node_mounts_go_to_every_node_read_only(driver, conf):
+    conf.set_override('node_mounts', ['/srv/packs'], 'docker')
+    kw = driver.client.containers.get(driver.create(_spec())).kwargs
+    assert kw['volumes']['/srv/packs'] == {'bind': '/srv/packs',
+                                           'mode': 'ro'}
+
+
+@pytest.mark.parametrize('value,size', [
+    ('4g', 4 << 30), ('512m', 512 << 20), ('1.5gb', 3 << 29),
+    (1024, 1024), ('100', 100), ('2 g', None), ('lots', None),
+    (0, None), (True, None), ('-1g', None)])
+def test_sizes_are_read_as_docker_reads_them(value, size):
+    assert docker_driver.storage.size_in_bytes(value) == size
+
+
+def test_a_disk_limit_too_small_is_refused_at_start(conf):
+    conf.set_override('disk_limit', '1m', 'docker')
+    with pytest.raises(exception.DriverError, match='disk_limit .1m. must'):
+        fake_driver.FakeDriver(conf)
+
+
+def test_a_label_disk_limit_is_checked(driver):
+    with pytest.raises(exception.InvalidPool, match='disk_limit must be a '
+                       'size.* of at least 64 MiB'):
+        driver.validate_settings({'disk_limit': '10m'}, 'small')
+
+
+def test_a_failed_start_leaves_no_container_behind(driver, monkeypatch):
+    def broken(self):
+        raise docker_errors.APIError('cannot start')
+    monkeypatch.setattr(fake_driver.FakeContainer, 'start', broken)
+    with pytest.raises(exception.NodeBootError, match='cannot start'):
         driver.create(_spec())
-    assert os.listdir(driver._conf_root) == []
+    assert driver.client.containers.by_id == {}
 
 
 def test_missing_worker_image_is_a_clear_boot_error(driver, conf):
@@ -109,8 +155,7 @@ def test_label_settings_win_over_the_docker_options(driver, conf):
                   'pids_limit': 64})))
     kw = container.kwargs
     assert (kw['image'], kw['mem_limit'], kw['nano_cpus'],
-            kw['pids_limit']) == ('small:1', '256m', 500000000, 64)
-    assert kw['network_mode'] == conf.docker.network_mode
+            kw['pids_limit']) == ('small:1', 256 << 20, 500000000, 64)
 
 
 def test_owned_nodes_are_listed_by_owner_label(driver):
@@ -151,6 +196,14 @@ def test_nodes_get_the_runtime_image_archive_once_it_exists(conf, tmp_path):
     assert mount['mode'] == 'ro'
     with open(archive, 'rb') as f:
         assert f.read() == b'archive of buildfarm-runtime:latest'
-    with open(os.path.join(driver._conf_dir('node-2'), 'agent.conf')) as f:
-        assert 'runtime_archive = %s' % docker_driver.RUNTIME_ARCHIVE in (
-            f.read())
+    assert 'runtime_archive = %s' % docker_driver.RUNTIME_ARCHIVE in (
+        driver.agent_conf('node-2'))
+
+
+def test_the_configuration_is_sent_whole_then_stdin_ends():
+    ours, node = socket.socketpair()
+    with node:
+        docker_driver.bootconf.send(ours, 'node_secret = s\n' * 1000)
+        received = b''.join(iter(lambda: node.recv(65536), b''))
+    assert received.decode() == 'node_secret = s\n' * 1000
+    assert ours.fileno() == -1  # closed

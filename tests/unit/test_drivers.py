@@ -49,8 +49,8 @@ def test_an_unknown_setting_names_the_label_and_the_valid_ones(docker):
     with pytest.raises(exception.InvalidPool) as e:
         docker.validate_settings({'image': 'w', 'memory': '2g'}, 'small')
     assert str(e.value) == (
-        'Label small: unknown fake setting(s) memory; valid: cpus, image, '
-        'memory_limit, network_mode, pids_limit.')
+        'Label small: unknown fake setting(s) memory; valid: cpus, '
+        'disk_limit, image, memory_limit, network_mode, pids_limit.')
 
 
 def test_a_controller_wide_option_is_no_label_setting(docker, nova):

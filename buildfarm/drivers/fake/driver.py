@@ -3,14 +3,17 @@
 Only the Docker client is replaced (the lowest seam), so the docker
 driver's own logic (labels, limits, capabilities, how the agent's
 configuration is delivered) is what the tests exercise. No agent runs:
-tests play the agent through the controller's NodeCallbackAPI.
+tests play the agent through the controller's NodeCallbackAPI. The
+host's iptables are faked too (FakeIptables).
 """
 
 import hashlib
 import itertools
+import subprocess
 
 from docker import errors as docker_errors
 
+from buildfarm.drivers import base
 from buildfarm.drivers.docker import driver as docker_driver
 
 _ids = itertools.count(1)
@@ -27,6 +30,8 @@ class FakeContainer:
         self.labels = kwargs['labels']
         self.status = 'created'
         self.exit_code = None
+        # What the controller wrote to the container's stdin.
+        self.stdin = b''
 
     @property
     def attrs(self):
@@ -78,6 +83,81 @@ class FakeContainers:
                 and (key is None or c.labels.get(key) == value)]
 
 
+class FakeStdin:
+    """The attached stdin of a container."""
+
+    def __init__(self, container):
+        self.container = container
+
+    def settimeout(self, seconds):
+        pass
+
+    def sendall(self, data):
+        self.container.stdin += data
+
+    def shutdown(self, how):
+        pass
+
+    def close(self):
+        pass
+
+
+class FakeAPI:
+
+    def __init__(self, client):
+        self.client = client
+
+    def attach_socket(self, container_id, params=None):
+        return FakeStdin(self.client.containers.get(container_id))
+
+
+class FakeNetwork:
+
+    def __init__(self, client, name, options, labels):
+        self.client = client
+        self.name = name
+        self.id = hashlib.sha256(name.encode()).hexdigest()
+        self.attrs = {'Driver': 'bridge', 'Options': options,
+                      'Labels': labels,
+                      'IPAM': {'Config': [{'Subnet': '10.99.0.0/24',
+                                           'Gateway': '10.99.0.1'}]}}
+
+    def remove(self):
+        del self.client.networks.by_name[self.name]
+
+
+class FakeNetworks:
+
+    def __init__(self, client):
+        self.client = client
+        self.by_name = {}
+
+    def get(self, name):
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise docker_errors.NotFound('network %s not found' % name)
+
+    def create(self, name, driver=None, options=None, labels=None, **kw):
+        network = FakeNetwork(self.client, name, options or {}, labels)
+        self.by_name[name] = network
+        return network
+
+
+class FakeIptables:
+    """Runs no iptables: records the commands, answers that each
+    worked; ``installed`` is what ``iptables -C`` answers."""
+
+    def __init__(self):
+        self.commands = []
+        self.installed = True
+
+    def __call__(self, args, stdin=None):
+        self.commands.append((args, stdin))
+        ok = self.installed or '-C' not in args
+        return subprocess.CompletedProcess(args, 0 if ok else 1, '', '')
+
+
 class FakeImage:
 
     def __init__(self, name):
@@ -102,6 +182,11 @@ class FakeDockerClient:
     def __init__(self, images):
         self.images = FakeImages(images)
         self.containers = FakeContainers(self)
+        self.networks = FakeNetworks(self)
+        self.api = FakeAPI(self)
+
+    def info(self):
+        return {'OSType': 'linux', 'MemoryLimit': True}
 
 
 class FakeDriver(docker_driver.DockerDriver):
@@ -110,3 +195,13 @@ class FakeDriver(docker_driver.DockerDriver):
 
     def _client(self):
         return FakeDockerClient([self.conf.docker.image])
+
+    def _iptables(self):
+        self.iptables = FakeIptables()
+        return self.iptables
+
+    def agent_conf(self, node_id):
+        """The agent's configuration as node ``node_id`` received it."""
+        found = self.client.containers.list(
+            all=True, filters={'label': '%s=%s' % (base.NODE_LABEL, node_id)})
+        return found[0].stdin.decode() if found else None
