@@ -34,6 +34,7 @@ import benchmark_repo_job as cold  # noqa: E402
 from buildfarm.common import auth  # noqa: E402
 from buildfarm.common import config as bf_config  # noqa: E402
 from buildfarm.common import rpc  # noqa: E402
+from buildfarm.common import seal  # noqa: E402
 from buildfarm.controller import rpcapi  # noqa: E402
 from buildfarm.controller import service  # noqa: E402
 from buildfarm.db import api as db_api  # noqa: E402

@@ -3,7 +3,6 @@ the same file and options as before it was an objects.AgentConfig."""
 
 import base64
 import json
-import os
 
 import pytest
 import yaml
