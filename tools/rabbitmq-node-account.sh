@@ -20,6 +20,9 @@ ctl add_user "$user" "$password"
 ctl set_permissions -p "$vhost" "$controller" '.*' '.*' '.*'
 own="^(buildfarm-agent(\.[0-9a-f-]+\.[0-9a-f]{32}|_fanout_[0-9a-f]+)?"
 own+="|buildfarm-agent_fanout|reply_[0-9a-f]+|$exchange)\$"
-ctl set_permissions -p "$vhost" "$user" "$own" "$own" "$own"
+# Not the fanout exchange: agents bind to it but never publish there.
+write="^($exchange|buildfarm-agent(\.[0-9a-f-]+\.[0-9a-f]{32}|_fanout_[0-9a-f]+)?"
+write+="|reply_[0-9a-f]+)\$"
+ctl set_permissions -p "$vhost" "$user" "$own" "$write" "$own"
 ctl set_topic_permissions -p "$vhost" "$user" "$exchange" \
     '^[A-Za-z0-9_-]+-nodes$' '^buildfarm-agent(\.[0-9a-f-]+\.[0-9a-f]{32})?$'

@@ -1,4 +1,5 @@
-"""A cgroup v2 group of its own for one job command.
+"""A cgroup v2 group of its own for one job command, and the counters of
+the node's cgroup (processes killed for lack of memory, forks refused).
 
 Writing to its ``cgroup.kill`` ends every process in it at once, whatever
 they did to leave the command's session, process group or parentage, and
@@ -110,3 +111,30 @@ class JobCgroup:
                                 self.path, e)
                     return
             time.sleep(0.05)
+
+
+def _cgroup_count(paths, key):
+    for path in paths:
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, _, value = line.partition(' ')
+                    if name == key:
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def oom_kills():
+    """How many processes the kernel killed for lack of memory in this
+    node's cgroup so far (None when it cannot be read)."""
+    return _cgroup_count(('/sys/fs/cgroup/memory.events',
+                          '/sys/fs/cgroup/memory/memory.oom_control'),
+                         'oom_kill')
+
+
+def pids_limit_hits():
+    """How many forks this node's cgroup refused at its pids limit."""
+    return _cgroup_count(('/sys/fs/cgroup/pids.events',
+                          '/sys/fs/cgroup/pids/pids.events'), 'max')

@@ -32,33 +32,6 @@ TIMED_OUT = 'timed_out'
 CANCELLED = 'cancelled'
 
 
-def _cgroup_count(paths, key):
-    for path in paths:
-        try:
-            with open(path) as f:
-                for line in f:
-                    name, _, value = line.partition(' ')
-                    if name == key:
-                        return int(value)
-        except (OSError, ValueError):
-            continue
-    return None
-
-
-def oom_kills():
-    """How many processes the kernel killed for lack of memory in this
-    node's cgroup so far (None when it cannot be read)."""
-    return _cgroup_count(('/sys/fs/cgroup/memory.events',
-                          '/sys/fs/cgroup/memory/memory.oom_control'),
-                         'oom_kill')
-
-
-def pids_limit_hits():
-    """How many forks this node's cgroup refused at its pids limit."""
-    return _cgroup_count(('/sys/fs/cgroup/pids.events',
-                          '/sys/fs/cgroup/pids/pids.events'), 'max')
-
-
 def become_subreaper():
     """Orphaned job processes are re-parented to us, so none escapes."""
     libc = ctypes.CDLL(None, use_errno=True)

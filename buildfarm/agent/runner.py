@@ -7,6 +7,7 @@ import pwd
 import shutil
 import time
 
+from buildfarm.agent import cgroup
 from buildfarm.agent import gitclone
 from buildfarm.agent import process
 from buildfarm import exception
@@ -175,13 +176,13 @@ class JobRunner:
             cmd, cwd, self.environment(), self.log.write, user=self.user,
             kill_grace=self.conf.kill_grace)
         start = time.monotonic()
-        oom_before = process.oom_kills()
-        forks_before = process.pids_limit_hits()
+        oom_before = cgroup.oom_kills()
+        forks_before = cgroup.pids_limit_hits()
         how, code = command.run(timeout, self.cancel_event)
         out_of_memory = (oom_before is not None and
-                         process.oom_kills() != oom_before)
+                         cgroup.oom_kills() != oom_before)
         out_of_pids = (forks_before is not None and
-                       process.pids_limit_hits() != forks_before)
+                       cgroup.pids_limit_hits() != forks_before)
         if code < 0:  # killed by a signal: report it as a shell would
             code = 128 - code
         return Outcome(how, code, time.monotonic() - start, out_of_memory,

@@ -16,10 +16,11 @@ Every message carries a timestamp and a nonce; a receiver drops a stale
 message and one whose nonce it has seen (``ReplayGuard``).
 """
 
-import collections
 import hashlib
+import heapq
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
@@ -88,19 +89,19 @@ class ReplayGuard:
     def __init__(self):
         self._lock = threading.Lock()
         self._seen = set()
-        self._expiries = collections.deque()  # (forget after, nonce)
+        self._expiries = []  # heap of (forget after, nonce)
         self.replays = 0
 
     def check(self, method, ts, nonce):
         now = time.time()
-        if abs(now - ts) > MAX_SKEW:
+        if not math.isfinite(ts) or abs(now - ts) > MAX_SKEW:
             raise exception.AgentAuthError('%s: message is stale.' % method)
         with self._lock:
             while self._expiries and self._expiries[0][0] < now:
-                self._seen.discard(self._expiries.popleft()[1])
+                self._seen.discard(heapq.heappop(self._expiries)[1])
             if nonce in self._seen:
                 self.replays += 1
                 raise exception.AgentAuthError(
                     '%s: message replayed.' % method)
             self._seen.add(nonce)
-            self._expiries.append((ts + MAX_SKEW, nonce))
+            heapq.heappush(self._expiries, (ts + MAX_SKEW, nonce))

@@ -18,6 +18,8 @@ from buildfarm import objects
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
+# Characters of a log chunk: agents send 64 KiB at most.
+MAX_CHUNK = 256 * 1024
 
 
 class AgentCallbacks:
@@ -82,7 +84,7 @@ class AgentCallbacks:
         try:
             session = seal.seal_to(public_key,
                                    auth.session_key(self._key, node_id))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, AttributeError) as e:
             self.metrics.rejected.labels('agent_ready').inc()
             raise exception.AgentAuthError(
                 'Node %s: unusable public key (%s).' % (node_id, e))
@@ -135,6 +137,12 @@ class AgentCallbacks:
 
     def log_chunk(self, node_id, job_id, seq, data):
         self._node_for('log_chunk', node_id, job_id)
+        if (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0 or
+                not isinstance(data, str) or len(data) > MAX_CHUNK):
+            self.metrics.rejected.labels('log_chunk').inc()
+            raise exception.AgentAuthError(
+                'log_chunk: a chunk is a number from 0 and at most %d '
+                'characters of text.' % MAX_CHUNK)
         self.logs.append(job_id, seq, data)
         return {'ack': seq}
 

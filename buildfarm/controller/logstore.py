@@ -4,10 +4,18 @@ import os
 import threading
 
 
+# Chunks kept waiting for an earlier one: agents send in order and resend
+# what was not acknowledged, so more would only be a node filling memory.
+MAX_AHEAD = 64
+
+
 class LogStore:
 
-    def __init__(self, directory):
+    def __init__(self, directory, max_bytes=None):
+        """``max_bytes``: chunks past this size of a job's log are
+        dropped (agents cap their output; a hostile node may not)."""
         self.directory = directory
+        self.max_bytes = max_bytes
         os.makedirs(directory, mode=0o750, exist_ok=True)
         self._lock = threading.Lock()
         self._next_seq = {}
@@ -19,6 +27,13 @@ class LogStore:
     def _write(self, job_id, text):
         with open(self.path(job_id), 'a', encoding='utf-8') as f:
             f.write(text)
+
+    def _full(self, job_id):
+        try:
+            return self.max_bytes is not None and os.path.getsize(
+                self.path(job_id)) >= self.max_bytes
+        except OSError:
+            return False
 
     def _seq_path(self, job_id):
         return self.path(job_id) + '.seq'
@@ -38,12 +53,14 @@ class LogStore:
         chunk seen twice (a resend) is written once."""
         with self._lock:
             expected = self._expected(job_id)
-            if seq < expected:
+            if not expected <= seq < expected + MAX_AHEAD:
                 return
             pending = self._pending.setdefault(job_id, {})
             pending[seq] = text
             while expected in pending:
-                self._write(job_id, pending.pop(expected))
+                text = pending.pop(expected)
+                if not self._full(job_id):
+                    self._write(job_id, text)
                 expected += 1
             self._next_seq[job_id] = expected
             with open(self._seq_path(job_id), 'w') as f:

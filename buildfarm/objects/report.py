@@ -50,20 +50,46 @@ class Report:
 
     @classmethod
     def from_dict(cls, data):
-        """The report an agent sent, checked: a report without a terminal
-        state is an error of the job (INVALID); timings are kept for
-        AGENT_PHASES only, in seconds as floats."""
-        if not isinstance(data, dict):
+        """The report an agent sent, checked (a node may be hostile): a
+        report without a terminal state, or with a field of the wrong
+        type or size, is an error of the job (INVALID); timings are kept
+        for AGENT_PHASES only, in seconds as floats."""
+        try:
+            report = cls(exit_code=_optional(data, 'exit_code', int),
+                         commit=_optional(data, 'commit', str, 64),
+                         reason=(_optional(data, 'reason', str) or
+                                 None) and data['reason'][:MAX_REASON],
+                         image_id=_optional(data, 'image_id', str, 255),
+                         timings=_timings(data.get('timings') or {}))
+        except (TypeError, ValueError, AttributeError):
             return cls(reason=INVALID)
-        report = cls(exit_code=data.get('exit_code'),
-                     commit=data.get('commit'),
-                     reason=data.get('reason'),
-                     image_id=data.get('image_id'),
-                     timings={phase: float(seconds) for phase, seconds in
-                              (data.get('timings') or {}).items()
-                              if phase in AGENT_PHASES})
         if data.get('state') in states.TERMINAL:
             report.state = data['state']
         else:
             report.reason = INVALID
         return report
+
+
+MAX_REASON = 4096
+
+
+def _optional(data, name, kind, max_length=None):
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) or (
+            max_length is not None and len(value) > max_length):
+        raise ValueError(name)
+    return value
+
+
+def _timings(timings):
+    checked = {}
+    for phase, seconds in timings.items():
+        if phase not in AGENT_PHASES:
+            continue
+        if isinstance(seconds, bool) or not isinstance(
+                seconds, (int, float)) or not 0 <= seconds < 10 ** 7:
+            raise ValueError(phase)
+        checked[phase] = float(seconds)
+    return checked

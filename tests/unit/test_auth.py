@@ -107,3 +107,9 @@ def test_a_sealed_message_opens_once_for_its_node_only():
     tampered = box[:-4] + ('AAAA' if box[-4:] != 'AAAA' else 'BBBB')
     with pytest.raises(exception.AgentAuthError, match='not sealed'):
         seal.unseal(SESSION, 'node-1', tampered, auth.ReplayGuard())
+
+
+def test_a_timestamp_that_is_not_a_number_is_stale():
+    for ts in (float('nan'), float('inf')):
+        with pytest.raises(exception.AgentAuthError, match='stale'):
+            auth.ReplayGuard().check('m', ts, 'n1')

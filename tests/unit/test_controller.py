@@ -223,6 +223,15 @@ def test_replays_and_the_spent_bootstrap_secret_are_rejected(
     assert api.get_log(job['id'])['data'].count('once') == 1
 
 
+@pytest.mark.parametrize('seq,data', [(-1, 'x'), ('0', 'x'), (True, 'x'),
+                                      (0, 5), (0, 'x' * 300000)])
+def test_a_malformed_log_chunk_is_refused(controller, api, seq, data):
+    job = _submit(api)
+    node = _run_on_new_node(controller, api, job)
+    with pytest.raises(exception.AgentAuthError, match='a chunk is'):
+        _agent(controller, node['id']).log_chunk(job['id'], seq, data)
+
+
 def test_the_caller_api_is_not_served_to_nodes(controller):
     """Nodes speak on the agent topic; caller and operator methods are
     not there (and, on a real broker, not on the nodes' vhost at all)."""

@@ -73,6 +73,16 @@ def test_store_writes_chunks_in_order_once(tmp_path):
     assert (text, offset, at_end) == ('abc', 3, True)
 
 
+def test_store_bounds_what_a_node_can_make_it_keep(tmp_path):
+    store = logstore.LogStore(str(tmp_path), max_bytes=4)
+    # Far ahead of the chunks it waits for: not kept, even in memory.
+    store.append('job', logstore.MAX_AHEAD, 'x')
+    assert store._pending.get('job', {}) == {}
+    for seq, text in enumerate(['ab', 'cd', 'ef', 'gh']):
+        store.append('job', seq, text)
+    assert store.read('job', 0, 100) == ('abcd', 4, True)
+
+
 def test_store_reads_never_split_a_character(tmp_path):
     store = logstore.LogStore(str(tmp_path))
     store.append('job', 0, 'aé')   # 'é' is two bytes

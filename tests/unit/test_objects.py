@@ -112,7 +112,7 @@ def test_a_report_that_is_no_mapping_is_an_error():
 def test_report_timings_are_the_agents_phases_in_float_seconds():
     report = objects.Report.from_dict({
         'state': states.FAILED, 'timings': {
-            'clone': 1, 'run': '2.5', 'queued': 7, 'report': 3,
+            'clone': 1, 'run': 2.5, 'queued': 7, 'report': 3,
             'elsewhere': 4}})
     assert report.timings == {'clone': 1.0, 'run': 2.5}
     assert all(type(v) is float for v in report.timings.values())
@@ -165,3 +165,19 @@ def test_no_secret_is_in_the_repr_of_an_agent_config():
     shown = repr(_agent_config())
     for secret in ('p$w', 's3', 's3cr3t'):
         assert secret not in shown
+
+
+@pytest.mark.parametrize('field,value', [
+    ('exit_code', 'zero'), ('exit_code', True), ('commit', 'a' * 65),
+    ('image_id', ['x']), ('reason', 5), ('timings', {'run': 'long'}),
+    ('timings', {'run': float('nan')}), ('timings', ['run'])])
+def test_a_report_of_the_wrong_shape_is_invalid_not_a_traceback(field,
+                                                                value):
+    report = objects.Report.from_dict({'state': 'succeeded', field: value})
+    assert (report.state, report.reason) == ('error', objects.report.INVALID)
+
+
+def test_a_long_reason_is_cut():
+    report = objects.Report.from_dict({'state': 'failed',
+                                       'reason': 'x' * 10000})
+    assert report.reason == 'x' * objects.report.MAX_REASON
