@@ -7,9 +7,11 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 
 import docker
+import openstack
 import pytest
 
 from buildfarm.common import config
@@ -83,6 +85,18 @@ def make_vhost():
                        capture_output=True)
         subprocess.run(['rabbitmqctl', '-q', 'delete_user', name],
                        capture_output=True)
+
+
+@pytest.fixture(scope='module')
+def glance():
+    """A client of the Glance that .ci/run starts."""
+    url = GLANCE_URL
+    try:
+        urllib.request.urlopen(url + '/healthcheck', timeout=5)
+    except OSError as e:
+        pytest.fail('No Glance at %s (%s): start it with '
+                    'tools/start-glance.sh (see .ci/run).' % (url, e))
+    return openstack.connect(auth_type='none', image_endpoint_override=url)
 
 
 @pytest.fixture(scope='session')

@@ -20,18 +20,6 @@ ELEMENTS = os.path.join(TOP, 'elements')
 TOOLS = os.path.join(TOP, 'tools')
 
 
-@pytest.fixture(scope='module')
-def glance():
-    """A client of the Glance that .ci/run starts."""
-    url = conftest.GLANCE_URL
-    try:
-        urllib.request.urlopen(url + '/healthcheck', timeout=5)
-    except OSError as e:
-        pytest.fail('No Glance at %s (%s): start it with '
-                    'tools/start-glance.sh (see .ci/run).' % (url, e))
-    return openstack.connect(auth_type='none', image_endpoint_override=url)
-
-
 CAPPED_GLANCE_URL = 'http://127.0.0.1:%d' % conftest.free_port()
 
 

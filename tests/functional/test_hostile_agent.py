@@ -21,7 +21,6 @@ import urllib.parse
 import urllib.request
 import uuid
 
-import openstack
 import pytest
 
 from buildfarm.common import auth
@@ -34,17 +33,6 @@ NODE_APP = os.path.join(TOP, 'elements', 'lp-nodejs', 'test-apps',
                         'hello-web')
 # A refused build ends well within this; a hung agent never would.
 BOUNDED = 180
-
-
-@pytest.fixture(scope='module')
-def glance():
-    url = conftest.GLANCE_URL
-    try:
-        urllib.request.urlopen(url + '/healthcheck', timeout=5)
-    except OSError as e:
-        pytest.fail('No Glance at %s (%s): start it with '
-                    'tools/start-glance.sh (see .ci/run).' % (url, e))
-    return openstack.connect(auth_type='none', image_endpoint_override=url)
 
 
 def _node_secrets(farm, job):

@@ -1,10 +1,8 @@
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import threading
 
@@ -17,6 +15,7 @@ from buildfarm.agent import runner
 from buildfarm import jobspec
 from buildfarm import objects
 from buildfarm import states
+from tests.unit import test_imagearchive
 
 
 @pytest.mark.parametrize('name,commit,tag', [
@@ -45,16 +44,6 @@ def test_outcomes_name_what_ran(how, code, state, reason):
     assert report.exit_code == code
 
 
-def _tar(files):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w') as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 @pytest.fixture
 def node(conf):
     """A node's directories, reachable by the job user: a workspace, a
@@ -70,14 +59,14 @@ def node(conf):
         with open(os.path.join(bin_dir, name), 'w') as f:
             f.write('#!/bin/sh\n%s\n' % body)
         os.chmod(os.path.join(bin_dir, name), 0o755)
-    layer = _tar({'bin/sh': b'x'})
+    layer = test_imagearchive.tar_bytes({'bin/sh': b'x'})
     config = {'config': {}, 'rootfs': {'type': 'layers', 'diff_ids': [
         'sha256:' + hashlib.sha256(layer).hexdigest()]}}
     manifest = [{'Config': 'c.json', 'Layers': ['l/layer.tar']}]
     with open(os.path.join(top, 'runtime.tar'), 'wb') as f:
-        f.write(_tar({'l/layer.tar': layer,
-                      'c.json': json.dumps(config).encode(),
-                      'manifest.json': json.dumps(manifest).encode()}))
+        f.write(test_imagearchive.tar_bytes({
+            'l/layer.tar': layer, 'c.json': json.dumps(config).encode(),
+            'manifest.json': json.dumps(manifest).encode()}))
     for name, value in (('workspace', os.path.join(top, 'ws')),
                         ('packs_dir', os.path.join(top, 'packs')),
                         ('runtime_archive', os.path.join(top, 'runtime.tar'))):

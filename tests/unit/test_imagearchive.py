@@ -12,7 +12,8 @@ from buildfarm.agent import imagearchive
 from buildfarm import exception
 
 
-def _tar_bytes(files):
+def tar_bytes(files):
+    """A tar archive of {name: bytes}."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode='w') as tar:
         for name, data in files.items():
@@ -24,14 +25,14 @@ def _tar_bytes(files):
 
 @pytest.fixture
 def base_archive(tmp_path):
-    layer = _tar_bytes({'bin/sh': b'not really a shell'})
+    layer = tar_bytes({'bin/sh': b'not really a shell'})
     config = json.dumps({
         'architecture': 'amd64', 'os': 'linux',
         'config': {'Env': ['PATH=/usr/bin:/bin'], 'Labels': {'base': 'yes'}},
         'rootfs': {'type': 'layers', 'diff_ids': [
             'sha256:' + hashlib.sha256(layer).hexdigest()]}}).encode()
     path = tmp_path / 'base.tar'
-    path.write_bytes(_tar_bytes({
+    path.write_bytes(tar_bytes({
         'l1/layer.tar': layer, 'cfg.json': config,
         'manifest.json': json.dumps([{'Config': 'cfg.json',
                                       'RepoTags': ['base:1'],
@@ -55,7 +56,7 @@ def test_the_app_becomes_one_more_layer_run_as_the_given_user(
         layer = out.extractfile(manifest['Layers'][-1]).read()
         assert (manifest['RepoTags'], len(manifest['Layers'])) == (
             ['myapp:1'], 2)
-        assert out.extractfile(manifest['Layers'][0]).read() == _tar_bytes(
+        assert out.extractfile(manifest['Layers'][0]).read() == tar_bytes(
             {'bin/sh': b'not really a shell'})
     assert hashlib.sha256(config_bytes).hexdigest() == image_id
     config = json.loads(config_bytes)
@@ -76,7 +77,7 @@ def test_the_app_becomes_one_more_layer_run_as_the_given_user(
 
 def test_a_base_that_is_not_an_image_archive_is_a_clear_error(tmp_path):
     bad = tmp_path / 'bad.tar'
-    bad.write_bytes(_tar_bytes({'hello.txt': b'hi'}))
+    bad.write_bytes(tar_bytes({'hello.txt': b'hi'}))
     (tmp_path / 'app').mkdir()
     with pytest.raises(exception.ImageBuildError, match='not a "docker save"'):
         imagearchive.assemble(str(bad), str(tmp_path / 'app'),
