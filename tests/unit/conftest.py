@@ -1,8 +1,10 @@
 import subprocess
+import threading
 import uuid
 
 import pytest
 
+from buildfarm.agent import logstream
 from buildfarm.common import config
 from buildfarm.common import rpc
 from buildfarm.controller import service
@@ -74,3 +76,18 @@ def store(tmp_path):
     store = db_api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
     store.upgrade()
     return store
+
+
+def run_job(runner_class, conf, message):
+    """Run ``message`` (a JobMessage) with an agent's ``runner_class``;
+    (its report, its log as sent)."""
+    chunks = []
+    log = logstream.LogStream(lambda seq, data: chunks.append(data),
+                              10 ** 6, 0.01, secrets=message.secrets())
+    work = runner_class(conf, message, log, threading.Event())
+    try:
+        report = work.run()
+    finally:
+        log.close()
+        work.cleanup()
+    return report, ''.join(chunks)

@@ -4,17 +4,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 
 import pytest
 
 from buildfarm.agent import build
-from buildfarm.agent import logstream
 from buildfarm.agent import process
 from buildfarm.agent import runner
 from buildfarm import jobspec
 from buildfarm import objects
 from buildfarm import states
+from tests.unit import conftest
 from tests.unit import test_imagearchive
 
 
@@ -100,16 +99,7 @@ def _build(conf, tmp_path, files, secret_env):
     message = objects.JobMessage('b1', objects.BUILD_IMAGE, spec, {
         'endpoint': 'http://127.0.0.1:9', 'token': 'upload-token-0123456789',
         'max_bytes': 10 ** 8, 'port': 8080})
-    chunks = []
-    log = logstream.LogStream(lambda seq, data: chunks.append(data),
-                              10 ** 6, 0.01, secrets=message.secrets())
-    work = build.BuildImageRunner(conf, message, log, threading.Event())
-    try:
-        report = work.run()
-    finally:
-        log.close()
-        work.cleanup()
-    return report, ''.join(chunks)
+    return conftest.run_job(build.BuildImageRunner, conf, message)
 
 
 def test_a_procfile_linked_to_the_agents_config_ends_the_build(

@@ -2,13 +2,12 @@
 report."""
 
 import os
-import threading
 
-from buildfarm.agent import logstream
 from buildfarm.agent import runner
 from buildfarm import objects
 from buildfarm import states
 from tests import githttp
+from tests.unit import conftest
 
 
 def _run(conf, tmp_path, spec):
@@ -23,16 +22,7 @@ def _run(conf, tmp_path, spec):
         {'id': 'job1', 'kind': objects.REPO_JOB, 'spec': dict(
             {'ref': None, 'timeout': 60, 'env': {}, 'secret_env': {},
              'label': None}, **spec)})
-    chunks = []
-    log = logstream.LogStream(lambda seq, data: chunks.append(data),
-                              10 ** 6, 0.01, secrets=message.secrets())
-    work = runner.RepoJobRunner(conf, message, log, threading.Event())
-    try:
-        report = work.run()
-    finally:
-        log.close()
-        work.cleanup()
-    return report, ''.join(chunks)
+    return conftest.run_job(runner.RepoJobRunner, conf, message)
 
 
 def test_a_command_that_fails_is_reported_with_its_phases(
