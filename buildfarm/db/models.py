@@ -47,8 +47,12 @@ class Job(Base):
     callback = sa.Column(sa.JSON(none_as_null=True))
     # When they were told; None while the telling is due.
     callback_sent_at = sa.Column(sa.DateTime)
+    # Who submitted it (Keystone ids; None in noauth mode).
+    project_id = sa.Column(sa.String(64))
+    user_id = sa.Column(sa.String(64))
 
     __table_args__ = (
+        sa.Index('ix_jobs_project_state', 'project_id', 'state'),
         # The few jobs whose callback is not sent yet, polled every second
         # (partial where the database has partial indexes).
         sa.Index('ix_jobs_callback_due', 'finished_at',
