@@ -13,7 +13,7 @@ def test_migrations_build_the_schema_of_the_models(tmp_path):
         context = alembic_migration.MigrationContext.configure(connection)
         diff = autogenerate.compare_metadata(context, models.Base.metadata)
         assert diff == []
-        assert context.get_current_revision() == '0004'
+        assert context.get_current_revision() == '0005'
 
 
 def test_upgrade_twice_keeps_the_data(tmp_path):
