@@ -17,7 +17,12 @@ class BuildfarmError(Exception):
         return self.args[0]
 
 
-class InvalidJobSpec(BuildfarmError):
+class InvalidInput(BuildfarmError):
+    """An argument of a call is not valid (the message names it and the
+    rule it breaks)."""
+
+
+class InvalidJobSpec(InvalidInput):
     """The job specification is not valid."""
 
 
@@ -25,7 +30,7 @@ class UnknownLabel(InvalidJobSpec):
     """No pool has this label."""
 
 
-class InvalidPool(BuildfarmError):
+class InvalidPool(InvalidInput):
     """The pool definition is not valid."""
 
 

@@ -10,7 +10,9 @@ import json
 import logging
 import threading
 import time
+import urllib.parse
 
+from buildfarm.controller import validation
 from buildfarm.db import api as db_api
 from buildfarm.mistral import results
 
@@ -82,14 +84,24 @@ class MistralCallbacks:
         return self._endpoint
 
     def _send(self, job):
-        execution_id = job['callback']['mistral_action_execution_id']
+        execution_id = (job['callback'] or {}).get(
+            'mistral_action_execution_id')
+        if not validation.is_uuid(execution_id):
+            # Submission takes UUIDs only; a stored id of another shape
+            # could aim the request at another resource: never sent.
+            LOG.error('Job %s: its Mistral action execution id %r is not a '
+                      'UUID; the result is not sent.', job['id'],
+                      str(execution_id)[:80])
+            self.store.update_job(job['id'], callback_sent_at=db_api.utcnow())
+            return
         ok = results.succeeded(job)
         body = {'state': 'SUCCESS' if ok else 'ERROR',
                 'output': json.dumps(results.action_result(job))}
         try:
             put, url = self._put_function()
-            answer = put('%s/action_executions/%s' % (url, execution_id),
-                         json=body, timeout=self.conf.timeout)
+            target = '%s/action_executions/%s' % (
+                url, urllib.parse.quote(execution_id, safe=''))
+            answer = put(target, json=body, timeout=self.conf.timeout)
             status = answer.status_code
         except Exception as e:
             status, answer = None, e

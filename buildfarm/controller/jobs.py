@@ -5,6 +5,7 @@ import logging
 import os
 import uuid
 
+from buildfarm.controller import validation
 from buildfarm.controller import views
 from buildfarm import exception
 from buildfarm import jobspec
@@ -64,11 +65,12 @@ class Jobs:
             return
         execution_id = isinstance(callback, dict) and callback.get(
             'mistral_action_execution_id')
-        if not (isinstance(execution_id, str) and execution_id and
+        # A UUID: the id goes into the URL of Mistral's API.
+        if not (validation.is_uuid(execution_id) and
                 set(callback) == {'mistral_action_execution_id'}):
             raise exception.InvalidJobSpec(
-                'callback must be {"mistral_action_execution_id": ID}, got '
-                '%r' % (callback,))
+                'callback must be {"mistral_action_execution_id": UUID}, '
+                'got %.200r' % (callback,))
         if not (self.conf.mistral.url or self.conf.mistral.cloud):
             raise exception.InvalidJobSpec(
                 'This controller cannot complete Mistral action executions: '

@@ -2,6 +2,8 @@
 
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
+from buildfarm.controller import schemas
+from buildfarm.controller import validation
 from buildfarm import exception
 from buildfarm import jobspec
 
@@ -10,6 +12,8 @@ _expected = rpc.expected_exceptions(exception.BuildfarmError)
 
 class ControllerManager:
     """Endpoints for callers and operators; see ``rpcapi.ControllerAPI``.
+
+    Each checks its arguments against its schema (``schemas``) first.
     """
 
     target = rpc.target(rpcapi.ControllerAPI.RPC_API_VERSION)
@@ -19,11 +23,13 @@ class ControllerManager:
         self.operators = operators
 
     @_expected
+    @validation.schema(schemas.repo_job)
     def repo_job(self, context, spec, idempotency_key=None, callback=None):
         return self.jobs.submit(spec, idempotency_key=idempotency_key,
                                 callback=callback)
 
     @_expected
+    @validation.schema(schemas.build_image)
     def build_image(self, context, spec, idempotency_key=None,
                     callback=None):
         return self.jobs.submit(spec, idempotency_key=idempotency_key,
@@ -31,43 +37,54 @@ class ControllerManager:
                                 callback=callback)
 
     @_expected
+    @validation.schema(schemas.get_job)
     def get_job(self, context, job_id):
         return self.jobs.get_job(job_id)
 
     @_expected
-    def list_jobs(self, context, state=None, limit=None):
+    @validation.schema(schemas.list_jobs)
+    def list_jobs(self, context, state=None, limit=None, marker=None,
+                  all_projects=False):
         return self.jobs.list_jobs(state=state, limit=limit)
 
     @_expected
+    @validation.schema(schemas.cancel_job)
     def cancel_job(self, context, job_id):
         return self.jobs.cancel(job_id)
 
     @_expected
+    @validation.schema(schemas.get_log)
     def get_log(self, context, job_id, offset=0, length=65536):
         return self.jobs.get_log(job_id, offset, length)
 
     @_expected
+    @validation.schema(schemas.pool_list)
     def pool_list(self, context):
         return self.operators.pool_list()
 
     @_expected
+    @validation.schema(schemas.pool_show)
     def pool_show(self, context, label):
         return self.operators.pool_show(label)
 
     @_expected
+    @validation.schema(schemas.pool_set)
     def pool_set(self, context, label, min_ready=None, max_nodes=None):
         return self.operators.pool_set(label, min_ready=min_ready,
                                        max_nodes=max_nodes)
 
     @_expected
+    @validation.schema(schemas.node_list)
     def node_list(self, context):
         return self.operators.node_list()
 
     @_expected
+    @validation.schema(schemas.node_hold)
     def node_hold(self, context, node_id, seconds):
         return self.operators.node_hold(node_id, seconds)
 
     @_expected
+    @validation.schema(schemas.node_delete)
     def node_delete(self, context, node_id):
         return self.operators.node_delete(node_id)
 

@@ -13,6 +13,8 @@ from buildfarm.controller import callbacks
 from buildfarm.db import api as db_api
 from buildfarm import states
 
+EXECUTION = '2b7c8f0e-5d4a-4e3b-9c21-0f1e2d3c4b5a'
+
 
 class FakeMistral(http.server.ThreadingHTTPServer):
     """Answers PUTs with the given statuses in turn (200 once used up)
@@ -65,11 +67,11 @@ def store(conf):
     return store
 
 
-def _ended_job(store, state, **values):
+def _ended_job(store, state, execution_id=EXECUTION, **values):
     job_id = 'job-%s' % state
     store.create_job(job_id, 'repo_job', 'default', {'git_url': 'x'},
                      '/logs/%s.log' % job_id,
-                     callback={'mistral_action_execution_id': 'aex-1'})
+                     callback={'mistral_action_execution_id': execution_id})
     store.transition_job(job_id, states.RUNNING)
     if state != states.RUNNING:
         store.transition_job(job_id, state, **values)
@@ -103,7 +105,7 @@ def test_a_succeeded_job_completes_its_action_after_mistral_recovers(
         sender.stop()
     assert len(server.puts) == 2            # refused once, then retried
     path, body = server.puts[-1]
-    assert path == '/v2/action_executions/aex-1'
+    assert path == '/v2/action_executions/' + EXECUTION
     assert body['state'] == 'SUCCESS'
     output = json.loads(body['output'])
     assert (output['job_id'], output['exit_code'], output['commit']) == (
@@ -153,7 +155,8 @@ def test_a_running_job_is_not_reported_and_a_restart_loses_nothing(
         _wait_sent(store, job_id)
     finally:
         sender.stop()
-    assert [p for p, _ in server.puts] == ['/v2/action_executions/aex-1']
+    assert [p for p, _ in server.puts] == [
+        '/v2/action_executions/' + EXECUTION]
 
 
 def test_only_ended_jobs_with_a_callback_are_due(store):
@@ -176,3 +179,19 @@ def test_the_due_jobs_are_found_by_their_index(store):
         plan = connection.exec_driver_sql(
             'EXPLAIN QUERY PLAN ' + statement, params).fetchall()
     assert 'ix_jobs_callback_due' in str(plan)
+
+
+def test_a_stored_execution_id_that_is_not_a_uuid_is_never_sent(
+        conf, store, mistral, caplog):
+    # Submission refuses such ids; one already stored must not aim the
+    # controller's request at another execution.
+    server = mistral()
+    job_id = _ended_job(store, states.SUCCEEDED,
+                        execution_id='../executions/OTHER-ID#')
+    sender = _sender(conf, store, server.url)
+    try:
+        _wait_sent(store, job_id)
+    finally:
+        sender.stop()
+    assert server.puts == []
+    assert 'is not a UUID; the result is not sent' in caplog.text

@@ -416,7 +416,16 @@ def test_bad_input_is_refused_over_rpc(api):
     with pytest.raises(exception.InvalidJobSpec, match='does not serve'):
         _submit(api, git_url='file:///etc')
     with pytest.raises(exception.JobNotFound):
+        api.get_job('6f1e2a40-1b2c-4d3e-8f00-0123456789ab')
+    with pytest.raises(exception.InvalidInput,
+                       match="get_job: job_id: 'no-such-job' is not a UUID"):
         api.get_job('no-such-job')
+    with pytest.raises(exception.InvalidInput,
+                       match="pool_set: min_ready: 0.5 is not of type"):
+        api.pool_set('default', min_ready=0.5)
+    with pytest.raises(exception.InvalidInput,
+                       match="node_hold: seconds: '60' is not of type"):
+        api.node_hold('6f1e2a40-1b2c-4d3e-8f00-0123456789ab', '60')
 
 
 def test_credentials_in_the_url_are_never_stored(controller, api):
@@ -636,15 +645,20 @@ def test_a_build_whose_upload_token_cannot_be_had_ends_saying_why(
 def test_a_callback_is_kept_with_the_job_and_checked(controller, api,
                                                      conf):
     spec = {'git_url': 'https://example.com/repo.git', 'cmd': 'true'}
+    execution = '2b7c8f0e-5d4a-4e3b-9c21-0f1e2d3c4b5a'
     with pytest.raises(exception.InvalidJobSpec, match=r'set its \[mistral\]'):
-        api.repo_job(spec, callback={'mistral_action_execution_id': 'a'})
+        api.repo_job(spec, callback={'mistral_action_execution_id': execution})
     conf.set_override('url', 'http://127.0.0.1:9/v2', 'mistral')
     job = api.repo_job(spec, idempotency_key='k1', callback={
-        'mistral_action_execution_id': 'aex-1'})
-    assert job['callback'] == {'mistral_action_execution_id': 'aex-1'}
+        'mistral_action_execution_id': execution})
+    assert job['callback'] == {'mistral_action_execution_id': execution}
     assert job['callback_sent_at'] is None
     for bad in ({'mistral_action_execution_id': ''}, {'url': 'http://x'},
+                {'mistral_action_execution_id': '../executions/OTHER-ID#'},
                 'aex-1'):
+        with pytest.raises(exception.InvalidInput, match='callback'):
+            api.repo_job(spec, callback=bad)
+        # Behind the schema, the submission itself checks it too.
         with pytest.raises(exception.InvalidJobSpec,
                            match='callback must be'):
-            api.repo_job(spec, callback=bad)
+            controller.jobs.submit(spec, callback=bad)
