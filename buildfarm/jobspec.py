@@ -39,9 +39,12 @@ def validate_git_url(url):
                  % (redact_url(url),
                     ', '.join(s + '://' for s in _URL_SCHEMES)))
     if parsed.scheme == 'file':
-        if parsed.netloc or not parsed.path.startswith('/'):
+        if parsed.netloc or not parsed.path.startswith('/') or any(
+                ord(c) < 32 or c == '\x7f'
+                for c in urllib.parse.unquote(parsed.path)):
             _invalid('git_url %r is not a valid file URL: use '
-                     'file:///absolute/path.' % url)
+                     'file:///absolute/path (no control characters).'
+                     % url)
     elif not parsed.hostname or not parsed.path.strip('/'):
         _invalid('git_url %r is not a git URL: it needs a host and a '
                  'repository path.' % redact_url(url))

@@ -76,8 +76,9 @@ def verify(secret, method, payload, auth, guard):
                           str(auth['mac']))
     except (KeyError, TypeError, ValueError):
         raise exception.AgentAuthError('%s: message is not signed.' % method)
-    if not hmac.compare_digest(mac, _digest(secret, method, ts, nonce,
-                                            payload)):
+    # compare_digest takes ASCII text only (TypeError otherwise).
+    if not mac.isascii() or not hmac.compare_digest(
+            mac, _digest(secret, method, ts, nonce, payload)):
         raise exception.AgentAuthError('%s: bad signature.' % method)
     guard.check(method, ts, nonce)
 

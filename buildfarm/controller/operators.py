@@ -4,6 +4,7 @@ nodes (list, hold, delete)."""
 import datetime
 import logging
 
+from buildfarm.controller import schemas
 from buildfarm.controller import views
 from buildfarm.db import api as db_api
 from buildfarm import exception
@@ -11,7 +12,7 @@ from buildfarm import states
 
 LOG = logging.getLogger(__name__)
 
-MAX_HOLD = 7 * 24 * 3600
+MAX_HOLD = schemas.MAX_HOLD
 
 
 class Operators:

@@ -27,11 +27,16 @@ A label's driver checks its settings when the controller starts
 """
 
 import dataclasses
+import logging
+import re
 import threading
 
 import yaml
 
+from buildfarm.controller import schemas
 from buildfarm import exception
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_LABEL = 'default'
 _LIMITS = {'min-ready': 'min_ready', 'max-nodes': 'max_nodes',
@@ -55,6 +60,12 @@ class Label:
 
 
 def _check_limits(label):
+    for name in _LIMITS.values():
+        value = getattr(label, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise exception.InvalidPool(
+                'Label %s: %s must be a whole number, got %.40r.'
+                % (label.name, name, value))
     if not 0 <= label.min_ready <= label.max_nodes:
         raise exception.InvalidPool(
             'Label %s: min_ready (%d) must be between 0 and max_nodes (%d).'
@@ -82,10 +93,17 @@ def _from_file(path, defaults):
             raise exception.InvalidPool(
                 'Pools file %s: every label needs a name and a driver.'
                 % path)
+        if not (isinstance(name, str) and
+                re.match(schemas.LABEL['pattern'], name) and
+                len(name) <= schemas.LABEL['maxLength']):
+            raise exception.InvalidPool(
+                'Pools file %s: label name %.80r is not %s, at most %d '
+                'long.' % (path, name, schemas.LABEL['description'],
+                           schemas.LABEL['maxLength']))
         limits = dict(defaults)
         for key in list(entry):
             if key in _LIMITS:
-                limits[_LIMITS[key]] = int(entry.pop(key))
+                limits[_LIMITS[key]] = entry.pop(key)
         settings = entry.pop(driver, {}) or {}
         if entry:
             raise exception.InvalidPool(
@@ -121,7 +139,14 @@ class Pools:
         self._lock = threading.Lock()
         for name, values in store.pool_overrides().items():
             if name in self._labels:
-                self._apply(name, values)
+                try:
+                    self._apply(name, values)
+                except exception.InvalidPool as e:
+                    # Stored by an older controller that took any value:
+                    # the pool keeps its configured limits rather than
+                    # stop the controller or its control loop.
+                    LOG.warning('Ignoring the stored change of pool %s: '
+                                '%s', name, e)
         for label in self._labels.values():
             _check_limits(label)
 

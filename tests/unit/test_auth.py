@@ -38,6 +38,14 @@ def test_a_signature_is_bound_to_secret_method_and_payload(secret, method,
                     auth.ReplayGuard())
 
 
+@pytest.mark.parametrize('mac', ['\u00e9' * 64, '\ud800', 5, None])
+def test_a_mac_that_is_not_ascii_text_is_a_bad_signature(mac):
+    signature = dict(auth.sign(SECRET, 'log_chunk', PAYLOAD), mac=mac)
+    with pytest.raises(exception.AgentAuthError, match='bad signature'):
+        auth.verify(SECRET, 'log_chunk', PAYLOAD, signature,
+                    auth.ReplayGuard())
+
+
 def test_a_changed_nonce_breaks_the_signature():
     signature = dict(auth.sign(SECRET, 'log_chunk', PAYLOAD), nonce='0' * 32)
     with pytest.raises(exception.AgentAuthError, match='bad signature'):

@@ -177,6 +177,24 @@ def test_pool_changes_survive_a_restart(conf):
         second.stop()
 
 
+def test_a_bad_stored_pool_change_does_not_stop_the_control_loop(conf):
+    # As an older controller stored pool_set('default', min_ready=0.5):
+    # each tick failed with a TypeError, at every restart too.
+    store = db_api.JobStore(conf.database.connection)
+    store.upgrade()
+    store.set_pool('default', min_ready=0.5)
+    controller = service.ControllerService(conf)
+    controller.start()
+    try:
+        api = rpcapi.ControllerAPI(controller.transport,
+                                   conf.controller.topic, timeout=10)
+        assert api.pool_show('default')['min_ready'] == 0
+        job = _submit(api)
+        _run_on_new_node(controller, api, job)
+    finally:
+        controller.stop()
+
+
 def test_bad_pool_changes_are_refused(api):
     with pytest.raises(exception.InvalidPool, match='min_ready'):
         api.pool_set('default', min_ready=20, max_nodes=2)

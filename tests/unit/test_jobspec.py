@@ -20,6 +20,7 @@ def test_defaults_are_filled_in():
     ({'git_url': 'ftp://example.com/repo'}, 'is not a git URL'),
     ({'git_url': 'https://'}, 'needs a host'),
     ({'git_url': 'file://relative/path'}, 'file:///absolute/path'),
+    ({'git_url': 'file:///srv/a%00b'}, 'no control characters'),
     ({'cmd': ''}, 'cmd is required'),
     ({'cmd': '   '}, 'cmd is required'),
     ({'timeout': 0}, 'timeout must be'),

@@ -56,3 +56,44 @@ def test_a_bad_pools_file_is_refused_with_a_reason(conf, tmp_path, store,
                                                    text, message):
     with pytest.raises(exception.InvalidPool, match=message):
         _pools(conf, tmp_path, store, text)
+
+
+@pytest.mark.parametrize('text,message', [
+    ('labels:\n  - name: x\n    driver: docker\n    min-ready: two\n',
+     "min_ready must be a whole number, got 'two'"),
+    ('labels:\n  - name: x\n    driver: docker\n    max-nodes: 2.5\n',
+     'max_nodes must be a whole number, got 2.5'),
+    ('labels:\n  - name: big nodes\n    driver: docker\n',
+     "label name 'big nodes' is not a label"),
+])
+def test_a_pools_file_value_of_the_wrong_type_is_refused(
+        conf, tmp_path, store, text, message):
+    with pytest.raises(exception.InvalidPool, match=message):
+        _pools(conf, tmp_path, store, text)
+
+
+@pytest.mark.parametrize('values', [
+    {'min_ready': 0.5}, {'max_nodes': 2.5}, {'min_ready': 'x'},
+    {'min_ready': 3, 'max_nodes': 2}])
+def test_a_bad_stored_change_is_ignored_with_a_warning(
+        conf, tmp_path, store, caplog, values):
+    # As an older controller stored it: it took any value (SQLite keeps
+    # what its integer column cannot convert).
+    store.set_pool('big', **values)
+    p = _pools(conf, tmp_path, store, POOLS)
+    assert (p.get('big').min_ready, p.get('big').max_nodes) == (0, 2)
+    assert 'Ignoring the stored change of pool big' in caplog.text
+    # A good change replaces it.
+    p.set('big', min_ready=1, max_nodes=2)
+    again = _pools(conf, tmp_path, store, POOLS)
+    assert (again.get('big').min_ready, again.get('big').max_nodes) == (1, 2)
+
+
+@pytest.mark.parametrize('values', [
+    {'min_ready': 0.5}, {'max_nodes': '2'}, {'min_ready': False}])
+def test_a_run_time_change_of_the_wrong_type_is_refused(conf, tmp_path,
+                                                        store, values):
+    p = _pools(conf, tmp_path, store, POOLS)
+    with pytest.raises(exception.InvalidPool, match='must be a whole number'):
+        p.set('big', **values)
+    assert store.pool_overrides() == {}
