@@ -19,9 +19,9 @@ from jsonschema import validators
 from buildfarm.controller import schemas
 from buildfarm import exception
 
-# Where a value may be a secret: it is never repeated in an error.
-_SECRET_PATHS = (('spec', 'secret_env'), ('spec', 'token'),
-                 ('spec', 'git_url'))
+# Where a value may be a secret (a spec's, checked in a call or on its
+# own): it is never repeated in an error.
+_SECRET_FIELDS = frozenset(['secret_env', 'token', 'git_url'])
 _SHOWN = 60
 _MAX_MESSAGE = 500
 _INTEGER = re.compile(r'\A[+-]?[0-9]{1,18}\Z')
@@ -58,7 +58,7 @@ def _shown(value):
 
 def _message(error):
     path = tuple(str(p) for p in error.absolute_path)
-    secret = any(path[:len(s)] == s for s in _SECRET_PATHS)
+    secret = bool(_SECRET_FIELDS.intersection(path))
     shown = 'the value' if secret else _shown(error.instance)
     description = error.schema.get('description') if isinstance(
         error.schema, dict) else None

@@ -14,6 +14,12 @@ completes the action execution through Mistral's API when the job ends.
 The job's idempotency key is derived from the action execution id, so an
 action run again for the same execution never starts a second job.
 
+Inputs are converted where a workflow gives text for a number or a
+boolean ("2", "true") and checked against the schema the controller
+checks the call with (``buildfarm.controller.schemas``) before the
+controller is asked: a bad input fails the action with an error that
+names it.
+
 Mistral's executor rebuilds an action from its attributes without
 calling ``__init__``: ``__init__`` only stores its arguments.
 """
@@ -28,15 +34,24 @@ from mistral_lib import exceptions
 from buildfarm.common import config
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
+from buildfarm.controller import schemas
+from buildfarm.controller import validation
+from buildfarm import exception
 from buildfarm.mistral import results
 from buildfarm import objects
 from buildfarm import states
 
 CONFIG_FILE_VARIABLE = 'BUILDFARM_CONFIG_FILE'
 POLL_INTERVAL = 2
+_SYNC = {'type': 'object', 'properties': {'sync': schemas.BOOLEAN}}
 
 
 class _ControllerAction(actions.Action):
+
+    #: Its name in Mistral (the entry point's), for errors.
+    name = None
+    #: The ControllerAPI method it calls; its schema checks the inputs.
+    method = None
 
     def __init__(self, transport_url=None):
         self.transport_url = transport_url
@@ -49,15 +64,29 @@ class _ControllerAction(actions.Action):
 
     def run(self, context):
         try:
-            return self._run(self._api(), context)
+            args = self._check(self.method, self._arguments(context))
+            return self._run(self._api(), args)
         except Exception as e:
             # Raised again as what Mistral expects, with the controller's
             # words (a bad spec, an unknown job or label...).
             raise exceptions.ActionException(
                 '%s: %s' % (type(e).__name__, str(e).split('\n')[0]))
 
-    def _run(self, api, context):
+    def _check(self, method, args):
+        """``args`` of ``method`` converted and checked against its
+        schema; an input left None is not given."""
+        schema = getattr(schemas, method)
+        args = validation.convert(schema, {
+            k: v for k, v in args.items() if v is not None})
+        validation.check(self.name, schema, args)
+        return args
+
+    def _arguments(self, context):
+        """The arguments of ``method``, from the inputs."""
         raise NotImplementedError
+
+    def _run(self, api, args):
+        return getattr(api, self.method)(**args)
 
 
 def _init_with_inputs(fields):
@@ -92,7 +121,7 @@ class _JobAction(_ControllerAction):
     that may be stored (Mistral stores action inputs), then ``sync`` and
     ``transport_url``."""
 
-    method = None       # of ControllerAPI, also the kind of job
+    # method: also the kind of job.
     spec_fields = ()    # the inputs that make the job's spec
 
     def __init_subclass__(cls, **kwargs):
@@ -104,23 +133,40 @@ class _JobAction(_ControllerAction):
         cls.spec_fields = tuple(f.name for f in fields)
         cls.__init__ = _init_with_inputs(fields)
 
+    def _sync(self):
+        """``sync`` as a boolean ("true" from a workflow is true)."""
+        sync = validation.convert(_SYNC, {
+            'sync': False if self.sync is None else self.sync})
+        validation.check(self.name, _SYNC, sync)
+        return sync['sync']
+
     def is_sync(self):
-        return bool(self.sync)
+        # A sync input that is no boolean fails in run(), which Mistral
+        # then waits for.
+        try:
+            return self._sync()
+        except exception.InvalidInput:
+            return True
 
     def _spec(self, context):
         return {name: getattr(self, name) for name in self.spec_fields
                 if getattr(self, name) is not None}
 
-    def _run(self, api, context):
+    def _arguments(self, context):
+        spec = self._spec(context)
+        # The spec first on its own: errors name the input, not spec.X.
+        validation.check(self.name, schemas.SPEC, spec)
         execution_id = context.execution.action_execution_id
         callback = None
-        if not self.sync:
+        if not self._sync():
             callback = {'mistral_action_execution_id': execution_id}
-        job = getattr(api, self.method)(
-            self._spec(context),
-            idempotency_key='mistral-action-execution-%s' % execution_id,
-            callback=callback)
-        if not self.sync:
+        return {'spec': spec, 'callback': callback,
+                'idempotency_key': 'mistral-action-execution-%s'
+                % execution_id}
+
+    def _run(self, api, args):
+        job = super()._run(api, args)
+        if args.get('callback'):
             return None
         while job['state'] not in states.TERMINAL:
             time.sleep(POLL_INTERVAL)
@@ -134,6 +180,7 @@ class _JobAction(_ControllerAction):
 class RepoJobAction(_JobAction):
     """Clone ``git_url`` at ``ref`` and run ``cmd`` on a fresh node."""
 
+    name = 'buildfarm.repo_job'
     method = objects.REPO_JOB
 
 
@@ -142,6 +189,7 @@ class BuildImageAction(_JobAction):
     language pack. The upload uses the caller's token (the action's
     security context), which is never stored."""
 
+    name = 'buildfarm.build_image'
     method = objects.BUILD_IMAGE
 
     def _spec(self, context):
@@ -154,24 +202,33 @@ class BuildImageAction(_JobAction):
 class JobStatusAction(_ControllerAction):
     """The outcome of a job so far (state, exit code, image...)."""
 
+    name = 'buildfarm.job_status'
+    method = 'get_job'
+
     def __init__(self, job_id, transport_url=None):
         super().__init__(transport_url)
         self.job_id = job_id
 
-    def _run(self, api, context):
-        return results.action_result(api.get_job(self.job_id))
+    def _arguments(self, context):
+        return {'job_id': self.job_id}
+
+    def _run(self, api, args):
+        return results.action_result(super()._run(api, args))
 
 
 class CancelJobAction(JobStatusAction):
     """Cancel a job; returns its outcome so far."""
 
-    def _run(self, api, context):
-        return results.action_result(api.cancel_job(self.job_id))
+    name = 'buildfarm.cancel_job'
+    method = 'cancel_job'
 
 
 class PoolScaleAction(_ControllerAction):
     """Change a pool's min_ready and/or max_nodes (kept across controller
     restarts); returns the pool."""
+
+    name = 'buildfarm.pool_scale'
+    method = 'pool_set'
 
     def __init__(self, label, min_ready=None, max_nodes=None,
                  transport_url=None):
@@ -180,19 +237,25 @@ class PoolScaleAction(_ControllerAction):
         self.min_ready = min_ready
         self.max_nodes = max_nodes
 
-    def _run(self, api, context):
-        return api.pool_set(self.label, min_ready=self.min_ready,
-                            max_nodes=self.max_nodes)
+    def _arguments(self, context):
+        return {'label': self.label, 'min_ready': self.min_ready,
+                'max_nodes': self.max_nodes}
 
 
 class PoolStatusAction(_ControllerAction):
     """One pool (``label``) or all: limits, nodes by state, queued jobs."""
 
+    name = 'buildfarm.pool_status'
+    method = 'pool_show'
+
     def __init__(self, label=None, transport_url=None):
         super().__init__(transport_url)
         self.label = label
 
-    def _run(self, api, context):
-        if self.label:
-            return api.pool_show(self.label)
+    def _arguments(self, context):
+        return {'label': self.label}
+
+    def _run(self, api, args):
+        if args.get('label'):
+            return api.pool_show(**args)
         return {'pools': api.pool_list()}

@@ -1,6 +1,7 @@
 import inspect
 import types
 
+from mistral_lib import exceptions
 import pytest
 
 from buildfarm.mistral import actions
@@ -49,3 +50,83 @@ def test_a_missing_or_unknown_input_is_refused():
         actions.RepoJobAction(git_url='https://example.com/r.git')
     with pytest.raises(TypeError):
         actions.RepoJobAction(git_url='u', cmd='c', secret_env={'A': 'x'})
+
+
+JOB = '6f1e2a40-1b2c-4d3e-8f00-0123456789ab'
+
+
+class _API:
+    """Stands in for ControllerAPI: records the calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            self.calls.append((method, args, kwargs))
+            return {'name': 'default', 'id': JOB, 'state': 'succeeded',
+                    'kind': 'repo_job'}
+        return call
+
+
+def _run(action, monkeypatch, execution_id=JOB):
+    api = _API()
+    monkeypatch.setattr(action, '_api', lambda: api)
+    context = types.SimpleNamespace(
+        execution=types.SimpleNamespace(action_execution_id=execution_id),
+        security=types.SimpleNamespace(auth_token=None))
+    return action.run(context), api.calls
+
+
+def test_pool_scale_takes_whole_numbers_given_as_text(monkeypatch):
+    _, calls = _run(actions.PoolScaleAction('default', min_ready='2',
+                                            max_nodes=5), monkeypatch)
+    assert calls == [('pool_set', (), {'label': 'default', 'min_ready': 2,
+                                       'max_nodes': 5})]
+
+
+@pytest.mark.parametrize('action, message', [
+    (actions.PoolScaleAction('default', min_ready=0.5),
+     "buildfarm.pool_scale: min_ready: 0.5 is not of type 'integer'"),
+    (actions.PoolScaleAction('default', max_nodes='lots'),
+     "buildfarm.pool_scale: max_nodes: 'lots' is not of type 'integer'"),
+    (actions.PoolScaleAction('default', max_nodes=10 ** 9),
+     'buildfarm.pool_scale: max_nodes: 1000000000 is greater than'),
+    (actions.PoolStatusAction('no such label'),
+     "buildfarm.pool_status: label: 'no such label' is not a label"),
+    (actions.JobStatusAction('../x'),
+     "buildfarm.job_status: job_id: '../x' is not a UUID"),
+    (actions.CancelJobAction(5),
+     "buildfarm.cancel_job: job_id: 5 is not of type 'string'"),
+    (actions.RepoJobAction('https://example.com/r.git', 'tox\0'),
+     "buildfarm.repo_job: cmd: 'tox\\x00' is not a command without NUL"),
+    (actions.RepoJobAction('https://example.com/r\n', 'tox'),
+     'buildfarm.repo_job: git_url: the value is not a URL without'),
+    (actions.RepoJobAction('https://example.com/r', 'tox', sync='maybe'),
+     "buildfarm.repo_job: sync: 'maybe' is not of type 'boolean'"),
+])
+def test_a_bad_input_fails_the_action_naming_it(action, message,
+                                                monkeypatch):
+    with pytest.raises(exceptions.ActionException) as e:
+        _run(action, monkeypatch)
+    assert str(e.value).startswith('InvalidInput: ' + message)
+
+
+def test_an_execution_id_that_is_not_a_uuid_is_refused(monkeypatch):
+    action = actions.RepoJobAction('https://example.com/r.git', 'tox')
+    with pytest.raises(exceptions.ActionException,
+                       match='mistral_action_execution_id'):
+        _run(action, monkeypatch, execution_id='../executions/OTHER#')
+
+
+@pytest.mark.parametrize('sync, expected', [
+    ('false', False), ('true', True), (False, False), (None, False),
+    (True, True)])
+def test_sync_given_as_text(sync, expected, monkeypatch):
+    action = actions.RepoJobAction('https://example.com/r.git', 'tox',
+                                   sync=sync)
+    assert action.is_sync() is expected
+    _, calls = _run(action, monkeypatch)
+    method, _, kwargs = calls[0]
+    assert method == 'repo_job'
+    assert ('callback' in kwargs) is not expected
