@@ -58,3 +58,30 @@ def parse_env(pairs):
             raise ValueError('--env takes NAME=VALUE, got %r' % pair)
         env[name] = value
     return env
+
+
+def read_secret(path, stdin=None):
+    """The text of the file ``path``, or of standard input for "-": a
+    secret given so stays out of the command line (and ``ps``)."""
+    if path == '-':
+        return (stdin or sys.stdin).read()
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        raise ValueError('cannot read %s: %s' % (path, e.strerror))
+
+
+def parse_env_file(text, source):
+    """NAME=VALUE lines (blank lines and lines starting with # are
+    skipped) as a mapping; an error names the line, never its value."""
+    env = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        name, sep, value = line.partition('=')
+        if not sep:
+            raise ValueError('%s, line %d: not NAME=VALUE'
+                             % (source, number))
+        env[name.strip()] = value
+    return env

@@ -44,7 +44,16 @@ class _Submit(JobShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         for field in objects.spec_fields(self.kind):
-            _add_option(parser, field)
+            if field.secret:
+                # A secret on the command line shows in ps: a file too.
+                group = parser.add_mutually_exclusive_group()
+                _add_option(group, field)
+                group.add_argument(
+                    field.flag + '-file', dest=field.name + '_file',
+                    metavar='PATH|-', help=_FILE_HELP[field.type] % (
+                        field.flag))
+            else:
+                _add_option(parser, field)
         parser.add_argument('--idempotency-key', metavar='KEY',
                             help='submitting again with the same key '
                                  'returns the first job')
@@ -58,16 +67,28 @@ class _Submit(JobShowOne):
         """The spec of the options given; the controller fills in the
         defaults."""
         spec = {}
+        files = [getattr(parsed_args, f.name + '_file', None)
+                 for f in objects.spec_fields(self.kind) if f.secret]
+        if files.count('-') > 1:
+            raise exception.InvalidJobSpec(
+                'Only one option can read standard input ("-").')
         for field in objects.spec_fields(self.kind):
             value = getattr(parsed_args, field.name)
-            if field.type is dict:
-                try:
+            path = getattr(parsed_args, field.name + '_file', None)
+            try:
+                if path is not None:
+                    value = _from_file(field, path, self._stdin())
+                elif field.type is dict:
                     value = common.parse_env(value)
-                except ValueError as e:
-                    raise exception.InvalidJobSpec(str(e))
+            except ValueError as e:
+                raise exception.InvalidJobSpec('%s: %s' % (
+                    field.flag + ('-file' if path else ''), e))
             if value is not None:
                 spec[field.name] = value
         return spec
+
+    def _stdin(self):
+        return getattr(self.app, 'stdin', None)
 
     def take_action(self, parsed_args):
         api = rpcapi.get_client(self.app.conf)
@@ -80,8 +101,29 @@ class _Submit(JobShowOne):
         return common.COLUMNS, common.job_row(job)
 
 
+_FILE_HELP = {
+    str: 'read %s from this file ("-": standard input), where ps does '
+         'not show it',
+    dict: 'read %s from this file ("-": standard input), one NAME=VALUE '
+          'a line (# comments), where ps does not show them',
+}
+
+
+def _from_file(field, path, stdin):
+    text = common.read_secret(path, stdin)
+    if field.type is dict:
+        return common.parse_env_file(text, path)
+    value = text.strip()
+    if not value:
+        raise ValueError('%s is empty' % path)
+    return value
+
+
 def _add_option(parser, field):
-    kwargs = dict(dest=field.name, help=field.cli_help or field.help,
+    help = field.cli_help or field.help
+    if field.secret:
+        help += '; ps shows it to other users: prefer %s-file' % field.flag
+    kwargs = dict(dest=field.name, help=help,
                   metavar=field.metavar, required=field.required)
     if field.type is dict:
         kwargs['action'] = 'append'  # NAME=VALUE, repeated

@@ -33,7 +33,8 @@ def _repo_url(repo):
             not os.path.exists(os.path.join(path, 'HEAD')):
         raise exception.InvalidJobSpec(
             '--repo %s: not a git repository.' % repo)
-    return 'file://' + path, path
+    # Quoted: the controller refuses a URL with whitespace in it.
+    return 'file://' + urllib.parse.quote(path), path
 
 
 class Run(job_cmd.JobShowOne):
@@ -56,6 +57,12 @@ class Run(job_cmd.JobShowOne):
                             help='seconds the command may run')
         parser.add_argument('--env', action='append', metavar='NAME=VALUE',
                             help='environment variable for the command')
+        parser.add_argument('--secret-env-file', metavar='PATH|-',
+                            help='environment variables whose values are '
+                                 'never stored and are masked in the log, '
+                                 'one NAME=VALUE a line (# comments), read '
+                                 'from this file ("-": standard input), '
+                                 'where ps does not show them')
         parser.add_argument('--driver', choices=['local', 'docker'],
                             default='local',
                             help='local: the job runs on this machine as an '
@@ -70,6 +77,13 @@ class Run(job_cmd.JobShowOne):
         git_url, local_path = _repo_url(args.repo)
         spec = {'git_url': git_url, 'ref': args.ref, 'cmd': args.cmd,
                 'env': common.parse_env(args.env)}
+        if args.secret_env_file:
+            try:
+                spec['secret_env'] = common.parse_env_file(
+                    common.read_secret(args.secret_env_file, self.app.stdin),
+                    args.secret_env_file)
+            except ValueError as e:
+                raise exception.InvalidJobSpec('--secret-env-file: %s' % e)
         if args.timeout is not None:
             spec['timeout'] = args.timeout
         workdir = tempfile.mkdtemp(prefix='buildfarm-run-')

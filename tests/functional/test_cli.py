@@ -1,6 +1,7 @@
 """The commands as an operator and a caller use them: buildfarm-controller
 in its own process, and the buildfarm CLI talking to it over RabbitMQ."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -138,6 +139,29 @@ def test_run_all_in_one_with_the_local_driver(git_server):
         uid, = [int(line[4:]) for line in result.stderr.splitlines()
                 if line.startswith('uid=')]
         assert 61000 <= uid <= 61999
+
+
+def test_run_takes_secrets_from_standard_input(git_server, tmp_path):
+    # A path with a space: run gives the controller a quoted file URL.
+    repo = tmp_path / 'a repo'
+    shutil.copytree(git_server['path'], repo)
+    digest = hashlib.sha256(b's3cret-from-stdin').hexdigest()
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'buildfarm.cli.app', 'run', '--repo',
+         str(repo), '--secret-env-file', '-', '--cmd',
+         'test "$(printf %%s "$API_KEY" | sha256sum)" = "%s  -" && '
+         'echo "key=$API_KEY"' % digest, '-f', 'json'],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    # ps shows the command line, never the secret.
+    with open('/proc/%d/cmdline' % proc.pid, 'rb') as f:
+        assert b's3cret-from-stdin' not in f.read()
+    out, err = proc.communicate('# keys\nAPI_KEY=s3cret-from-stdin\n',
+                                timeout=120)
+    assert proc.returncode == 0, err
+    assert json.loads(out)['state'] == 'succeeded'
+    assert 'key=***' in err
+    assert 's3cret-from-stdin' not in out + err
 
 
 def test_run_with_the_docker_driver_serves_a_local_repo_read_only(

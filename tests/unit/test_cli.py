@@ -1,3 +1,5 @@
+import io
+
 import pytest
 
 from buildfarm.cli import common
@@ -55,3 +57,51 @@ def test_a_job_row_shows_every_phase_in_order():
     assert [c for c in common.COLUMNS if c in timings] == list(
         objects.PHASES)
     assert all(row[phase] == 1.0 for phase in objects.PHASES)
+
+
+def test_secrets_come_from_a_file_or_standard_input(tmp_path, monkeypatch):
+    env_file = tmp_path / 'secrets.env'
+    env_file.write_text('# deploy keys\nTOKEN=s3cret=x\n\nKEY= spaced \n')
+    token_file = tmp_path / 'token'
+    token_file.write_text('gAAAA-token\n')
+    parser = _parser(job.SubmitBuild)
+    args = parser.parse_args([
+        '--git-url', 'https://example.com/app.git', '--image-name', 'app',
+        '--secret-env-file', str(env_file), '--token-file', str(token_file)])
+    spec = job.SubmitBuild(None, None).spec(args)
+    assert spec['secret_env'] == {'TOKEN': 's3cret=x', 'KEY': ' spaced '}
+    assert spec['token'] == 'gAAAA-token'
+    monkeypatch.setattr('sys.stdin', io.StringIO('A=1\n'))
+    args = _parser(job.SubmitJob).parse_args([
+        '--git-url', 'u', '--cmd', 'c', '--secret-env-file', '-'])
+    assert job.SubmitJob(None, None).spec(args)['secret_env'] == {'A': '1'}
+
+
+@pytest.mark.parametrize('content, options, message', [
+    ('TOKEN s3cret\n', ['--secret-env-file', '{path}'],
+     '--secret-env-file: {path}, line 1: not NAME=VALUE'),
+    ('\n', ['--token-file', '{path}'], '--token-file: {path} is empty'),
+    (None, ['--token-file', '{path}'],
+     '--token-file: cannot read {path}: No such file or directory'),
+    ('x', ['--token-file', '-', '--secret-env-file', '-'],
+     'Only one option can read standard input ("-").'),
+])
+def test_a_bad_secret_file_is_refused_without_showing_it(
+        tmp_path, content, options, message):
+    path = tmp_path / 'secret'
+    if content is not None:
+        path.write_text(content)
+    args = _parser(job.SubmitBuild).parse_args([
+        '--git-url', 'u', '--image-name', 'app'] + [
+        o.format(path=path) for o in options])
+    with pytest.raises(exception.InvalidJobSpec) as e:
+        job.SubmitBuild(None, None).spec(args)
+    assert str(e.value) == message.format(path=path)
+    assert 's3cret' not in str(e.value)
+
+
+def test_a_secret_and_its_file_cannot_both_be_given():
+    with pytest.raises(SystemExit):
+        _parser(job.SubmitBuild).parse_args([
+            '--git-url', 'u', '--image-name', 'app', '--token', 't',
+            '--token-file', '-'])
