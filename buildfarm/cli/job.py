@@ -22,7 +22,9 @@ class JobShowOne(show.ShowOne):
         try:
             super().run(parsed_args)
         except exception.BuildfarmError as e:
-            self.app.stderr.write('buildfarm: error: %s\n' % e)
+            # The message alone: str() of an error raised by the
+            # controller carries its traceback too (oslo.messaging).
+            self.app.stderr.write('buildfarm: error: %s\n' % e.message)
             return self.error_status
         except rpc.MessagingTimeout:
             self.app.stderr.write(

@@ -104,7 +104,7 @@ def test_cancel_and_follow(operator, git_server):
 
 
 @pytest.mark.parametrize('args,message', [
-    (['--git-url', 'not a url', '--cmd', 'true'], 'is not a git URL'),
+    (['--git-url', 'not-a-url', '--cmd', 'true'], 'is not a git URL'),
     (['--git-url', 'git://127.0.0.1/x', '--cmd', ''], 'cmd is required'),
     (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--timeout', '0'],
      'timeout must be'),
@@ -114,12 +114,17 @@ def test_cancel_and_follow(operator, git_server):
      'required: --cmd'),
     (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--colour', 'red'],
      'unrecognized arguments: --colour'),
+    (['--git-url', 'https://h/r\n', '--cmd', 'true'],
+     'spec.git_url: the value is not a URL without whitespace'),
+    (['--git-url', 'git://127.0.0.1/x', '--cmd', 'true', '--ref=-x'],
+     "spec.ref: '-x' is not a branch, tag or commit sha"),
 ])
 def test_bad_input_is_refused_with_exit_status_2(operator, args, message):
     before = _cli(operator['config'], 'job', 'list', '-f', 'json', check=0)
     result = _cli(operator['config'], 'job', 'submit', *args)
     assert result.returncode == 2
     assert message in result.stderr
+    assert 'Traceback' not in result.stderr
     after = _cli(operator['config'], 'job', 'list', '-f', 'json', check=0)
     assert json.loads(after.stdout) == json.loads(before.stdout)
 
