@@ -249,9 +249,13 @@ def test_status_cancel_and_pool_actions(mistral, mistral_farm, git_server):
     pool = _run_action(mistral, 'buildfarm.pool_status',
                        {'label': 'default'})
     assert pool == mistral_farm.api.pool_show('default')
-    # A bad input is the action's error, with the controller's reason.
-    answer = requests.post(mistral + '/action_executions', json={
-        'name': 'buildfarm.job_status',
-        'input': json.dumps({'job_id': 'no-such-job'})}, timeout=60)
-    assert answer.json()['state'] == 'ERROR'
-    assert 'No job with id no-such-job' in answer.json()['output']
+    # A bad input is the action's error, naming it; an unknown job too,
+    # with the controller's reason.
+    for job_id, reason in [
+            ('no-such-job', "job_id: 'no-such-job' is not a UUID"),
+            (str(uuid.uuid4()), 'No job with id ')]:
+        answer = requests.post(mistral + '/action_executions', json={
+            'name': 'buildfarm.job_status',
+            'input': json.dumps({'job_id': job_id})}, timeout=60)
+        assert answer.json()['state'] == 'ERROR'
+        assert reason in answer.json()['output']
