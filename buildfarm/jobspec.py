@@ -18,10 +18,11 @@ _HIDDEN = '***'
 _FIELDS = {kind: {f.name: f.help for f in objects.spec_fields(kind)}
            for kind in objects.KINDS}
 _URL_SCHEMES = ('https', 'http', 'git', 'ssh', 'file')
-_SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/].*$')
-_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-_REF = re.compile(r'^[A-Za-z0-9._/@+-]+$')
-_PACK = re.compile(r'^[a-z0-9][a-z0-9._-]*$')
+# \Z, not $: "$" also matches before a final newline.
+_SCP_LIKE = re.compile(r'^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^/\s]\S*\Z')
+_ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
+_REF = re.compile(r'^[A-Za-z0-9._/@+-]+\Z')
+_PACK = re.compile(r'^[a-z0-9][a-z0-9._-]*\Z')
 
 
 def _invalid(message):

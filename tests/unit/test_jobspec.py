@@ -30,6 +30,10 @@ def test_defaults_are_filled_in():
     ({'ref': '--upload-pack=evil'}, 'not a valid branch'),
     ({'env': {'1BAD': 'x'}}, 'not a valid variable name'),
     ({'env': {'GOOD': 3}}, 'must be a string'),
+    # A final newline is not the end of a name.
+    ({'env': {'GOOD\n': 'x'}}, 'not a valid variable name'),
+    ({'ref': 'main\n'}, 'not a valid branch'),
+    ({'git_url': 'git@example.com:repo\n'}, 'is not a git URL'),
 ])
 def test_bad_specs_are_refused_with_a_reason(change, message):
     with pytest.raises(exception.InvalidJobSpec) as e:
