@@ -67,6 +67,14 @@ def _message(error):
     elif error.validator == 'maxLength':
         text = '%s is longer than %d characters' % (
             shown, error.validator_value)
+    elif error.validator == 'additionalProperties' and isinstance(
+            error.instance, dict):
+        known = error.schema.get('properties', {})
+        text = 'unknown %s %s; valid: %s' % (
+            'argument(s)' if not path else 'key(s)',
+            ', '.join(_shown(k) for k in sorted(
+                set(error.instance) - set(known))[:5]),
+            ', '.join(sorted(known)) or 'none')
     elif error.validator == 'maxJsonBytes':
         text = 'the value %s' % error.message
     else:

@@ -74,7 +74,15 @@ def test_every_endpoint_has_its_schema_and_checks_it_first():
     ('get_job', {'job_id': JOB + '\n'}, 'get_job: job_id: '),
     ('get_job', {}, "get_job: 'job_id' is a required property"),
     ('cancel_job', {'job_id': JOB, 'force': True},
-     "cancel_job: Additional properties are not allowed ('force'"),
+     "cancel_job: unknown argument(s) 'force'; valid: job_id"),
+    ('pool_list', {'label': 'default'},
+     "pool_list: unknown argument(s) 'label'; valid: none"),
+    ('repo_job', {'spec': SPEC, 'callback': {'url': 'http://x'}},
+     "repo_job: callback: 'mistral_action_execution_id' is a required"),
+    ('repo_job', {'spec': SPEC, 'callback': {
+        'mistral_action_execution_id': JOB, 'url': 'http://x'}},
+     "repo_job: callback: unknown key(s) 'url'; valid: "
+     "mistral_action_execution_id"),
     ('list_jobs', {'state': 'bogus'}, "list_jobs: state: 'bogus' is not one"),
     ('list_jobs', {'state': ['queued', 'x']}, "list_jobs: state.1: 'x'"),
     ('list_jobs', {'limit': 0}, 'list_jobs: limit: 0 is less than'),
