@@ -55,7 +55,7 @@ class ControllerService:
         # Room beyond the agent's cap for the controller's own notes.
         self.logs = logstore.LogStore(conf.controller.log_dir,
                                       2 * conf.agent.max_log_bytes)
-        self.uploads = uploads.UploadTargets(conf)
+        self.uploads = uploads.UploadTargets(conf, self.pools)
         node_key = conf.controller.node_secret_key or auth.new_key()
         # The scheduler is made last but woken by all: a late binding.
         self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
@@ -93,6 +93,7 @@ class ControllerService:
         self.scheduler.wake()
 
     def start(self):
+        self.uploads.clean_up(self.store)
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()

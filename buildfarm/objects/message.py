@@ -48,11 +48,14 @@ def _url_secrets(url):
 @dataclasses.dataclass
 class UploadTarget:
     """Where a build_image job's node uploads its image, and with what
-    token (the caller's own, or one of the controller's cloud; never the
-    cloud's credentials)."""
+    token (the caller's own, or one the controller minted for this upload
+    alone; never the cloud's credentials)."""
 
     endpoint: str
     token: str = dataclasses.field(default=None, repr=False)
+    # The image the controller created for the upload (minted token):
+    # the node fills it instead of creating one.
+    image_id: str = None
     # Tries of the upload before the job fails.
     attempts: int = 1
     # Largest image the node may upload, in bytes.
