@@ -53,15 +53,15 @@ class UploadTarget:
 
     endpoint: str
     token: str = dataclasses.field(default=None, repr=False)
-    # The image the controller created for the upload (minted token):
-    # the node fills it instead of creating one.
-    image_id: str = None
     # Tries of the upload before the job fails.
     attempts: int = 1
     # Largest image the node may upload, in bytes.
     max_bytes: int = None
     # The port the app listens on in the image ($PORT).
     port: int = None
+    # The image the controller created for the upload (minted token):
+    # the node fills it instead of creating one.
+    image_id: str = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
