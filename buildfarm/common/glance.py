@@ -117,7 +117,8 @@ def upload(target, path, name, properties, progress=None):
     controller; with an ``image_id``, that image is labelled and filled.
     Unreachable or failing (5xx) Glance is tried ``attempts`` times; an
     image Glance rejects or stores wrong fails at once. Either way no
-    image record is left behind.
+    image record is left behind: the node deletes one it created, the
+    controller one it created for the node.
     """
     conn = connect(target['endpoint'], target.get('token'))
     attempts = max(1, int(target.get('attempts') or 1))

@@ -9,6 +9,7 @@ Who calls whom, one way only::
 """
 
 import logging
+import threading
 
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
@@ -93,7 +94,9 @@ class ControllerService:
         self.scheduler.wake()
 
     def start(self):
-        self.uploads.clean_up(self.store)
+        # In the background: the cloud may be slow to answer.
+        threading.Thread(target=self.uploads.clean_up, args=(self.store,),
+                         daemon=True, name='upload-cleanup').start()
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()

@@ -155,7 +155,7 @@ class UploadTargets:
                 expires_at=expires.strftime('%Y-%m-%dT%H:%M:%S'),
                 roles=[{'name': self.conf.upload_role}],
                 access_rules=access_rules(image.id))
-            token = self._token(cloud, credential)
+            token, token_expires = self._token(cloud, credential)
         except Exception as e:
             self._delete_image(cloud, image.id)
             raise exception.ImageBuildError(
@@ -163,9 +163,16 @@ class UploadTargets:
                 'cloud %r: %s' % (self.conf.cloud, _message(e)))
         LOG.info('Job %s: upload credential %s for image %s, until %s.',
                  job['id'], credential.id, image.id, expires.isoformat())
+        if token_expires and token_expires < expires - datetime.timedelta(
+                seconds=self.conf.upload_credential_margin):
+            LOG.warning('Job %s: its upload token expires at %s, before the '
+                        'job\'s deadline (Keystone\'s [token] expiration '
+                        'is shorter): a long build will fail to upload.',
+                        job['id'], token_expires.isoformat())
         return image.id, token
 
     def _token(self, cloud, credential):
+        """(token, its expiry) of the credential."""
         from keystoneauth1.identity import v3
         from keystoneauth1 import session
         try:
@@ -174,8 +181,9 @@ class UploadTargets:
                     service_type='identity', interface='public'),
                 application_credential_id=credential.id,
                 application_credential_secret=credential.secret)
-            return session.Session(
-                auth=auth, verify=cloud.session.verify).get_token()
+            access = auth.get_access(
+                session.Session(auth=auth, verify=cloud.session.verify))
+            return access.auth_token, access.expires
         except Exception:
             self._delete_credential(cloud, credential.id)
             raise
@@ -239,7 +247,7 @@ class UploadTargets:
         and deletable."""
         try:
             cloud.image.update_image(
-                image_id, build_id=job['id'],
+                image_id, name=job['spec']['image_name'], build_id=job['id'],
                 source_url=jobspec.redact_url(job['spec']['git_url']),
                 visibility='private', is_protected=False)
         except Exception as e:

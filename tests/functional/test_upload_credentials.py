@@ -78,20 +78,26 @@ def test_a_minted_token_fills_its_image_and_nothing_else(
             url + '/v2/images/%s' % target['image_id']).status_code == 401
         assert cloud.image.get_image(other.id).status == 'queued'
 
+        # A hostile node may label its image as it likes...
         image = glance.upload(target, _archive(tmp_path), 'ignored',
-                              {'commit_sha': 'abc123'})
+                              {'commit_sha': 'abc123', 'build_id': 'forged',
+                               'visibility': 'community'})
         assert image.id == target['image_id']
         stored = cloud.image.get_image(image.id)
         assert (stored.status, stored.size) == ('active', 28000)
         assert stored.properties['commit_sha'] == 'abc123'
+        assert stored.properties['build_id'] == 'forged'
 
         targets.release(dict(job, state=states.SUCCEEDED,
                              image_id=image.id))
         assert _credentials(cloud, job['id']) == []
         assert node.get(
             url + '/v2/images/%s' % image.id).status_code == 401
+        # ...but what the controller vouches for is set again at the end.
         kept = cloud.image.get_image(image.id)
         assert (kept.status, kept.visibility) == ('active', 'private')
+        assert kept.properties['build_id'] == job['id']
+        assert kept.properties['commit_sha'] == 'abc123'
     finally:
         for image_id in (target['image_id'], other.id):
             cloud.image.delete_image(image_id, ignore_missing=True)

@@ -24,6 +24,7 @@ class FakeCloud:
         self.current_user_id = 'controller-user'
         self.auth_token = 'controller-token'
         self.fail_credential = False
+        self.token_expires = None
         self.image = types.SimpleNamespace(
             create_image=self._create_image, delete_image=self._delete_image,
             update_image=self._update_image)
@@ -69,8 +70,8 @@ def cloud(conf, monkeypatch):
     monkeypatch.setattr(uploads.UploadTargets, '_connection',
                         lambda self: fake)
     monkeypatch.setattr(uploads.UploadTargets, '_token',
-                        lambda self, cloud, credential: 'minted-' +
-                        credential.id)
+                        lambda self, cloud, credential: (
+                            'minted-' + credential.id, cloud.token_expires))
     return fake
 
 
@@ -142,6 +143,19 @@ def test_a_minted_credential_fills_one_image_until_the_jobs_end(
     expected = (1000 + 600 + agent.clone_timeout + 2 * agent.kill_grace +
                 conf.controller.cancel_grace + 300)
     assert abs((expires - now).total_seconds() - expected) < 30
+
+
+def test_a_token_shorter_than_the_job_is_warned_about(conf, cloud, caplog):
+    cloud.token_expires = datetime.datetime.now(
+        datetime.timezone.utc) + datetime.timedelta(hours=1)
+    job = _job()
+    job['spec']['timeout'] = 3 * 3600
+    uploads.UploadTargets(conf).target(job['spec'], job)
+    assert 'its upload token expires at' in caplog.text
+    caplog.clear()
+    job['spec']['timeout'] = 60
+    uploads.UploadTargets(conf).target(job['spec'], job)
+    assert 'its upload token expires at' not in caplog.text
 
 
 def test_a_credential_that_cannot_be_made_leaves_no_image(conf, cloud):
