@@ -17,8 +17,9 @@ credentials:
   token.
 
 Keystone is the record of what was minted: a credential's description
-names its image, so a restarted controller finds and removes the
-leftovers of jobs that ended (``clean_up``).
+names its image and controller, so a restarted controller finds and
+removes the leftovers of its jobs that ended (``clean_up``), and leaves
+those of other controllers sharing the user alone.
 """
 
 import datetime
@@ -32,7 +33,7 @@ from buildfarm import states
 
 LOG = logging.getLogger(__name__)
 PREFIX = 'buildfarm-job-'
-_IMAGE_MARK = 'image '
+_DESCRIPTION = 'image %s of controller %s'
 
 
 def credential_name(job_id):
@@ -48,6 +49,15 @@ def job_of(name):
         return None
     job_id, _, suffix = name[len(PREFIX):].rpartition('-')
     return job_id if job_id and len(suffix) == 8 else None
+
+
+def parse_description(text):
+    """(image id, controller id) of a credential's description, or
+    None."""
+    words = (text or '').split(' ')
+    if len(words) == 5 and _DESCRIPTION % (words[1], words[4]) == text:
+        return words[1], words[4]
+    return None
 
 
 def access_rules(image_id):
@@ -151,7 +161,8 @@ class UploadTargets:
             expires = self._expires_at(job)
             credential = cloud.identity.create_application_credential(
                 cloud.current_user_id, credential_name(job['id']),
-                description=_IMAGE_MARK + image.id,
+                description=_DESCRIPTION % (
+                    image.id, self._root.controller.controller_id),
                 expires_at=expires.strftime('%Y-%m-%dT%H:%M:%S'),
                 roles=[{'name': self.conf.upload_role}],
                 access_rules=access_rules(image.id))
@@ -213,8 +224,10 @@ class UploadTargets:
             cloud = self._connection()
             for credential in self._credentials(cloud):
                 job_id = job_of(credential.name)
-                if job_id is None:
-                    continue
+                described = parse_description(credential.description)
+                if job_id is None or described is None or (
+                        described[1] != self._root.controller.controller_id):
+                    continue  # not ours
                 try:
                     job = store.get_job(job_id)
                 except exception.JobNotFound:
@@ -231,10 +244,10 @@ class UploadTargets:
 
     def _drop(self, cloud, credential, job):
         self._delete_credential(cloud, credential.id)
-        description = credential.description or ''
-        if not description.startswith(_IMAGE_MARK):
+        described = parse_description(credential.description)
+        if described is None:
             return
-        image_id = description[len(_IMAGE_MARK):]
+        image_id = described[0]
         if job and job['state'] == states.SUCCEEDED and (
                 job.get('image_id') == image_id):
             self._reassert(cloud, image_id, job)

@@ -20,6 +20,9 @@ def targets(keystone, keystone_glance, monkeypatch):
     monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', keystone.clouds_yaml)
     conf = config.load([], default_config_files=[])
     conf.set_override('cloud', 'buildfarm-controller', 'build_image')
+    # Its own: clean_up leaves other controllers' credentials alone.
+    conf.set_override('controller_id', 'bf-test-%s' % uuid.uuid4().hex[:8],
+                      'controller')
     return uploads.UploadTargets(conf)
 
 

@@ -130,7 +130,8 @@ def test_a_minted_credential_fills_one_image_until_the_jobs_end(
     assert target['token'] == 'minted-' + credential.id
     assert target['token'] != cloud.auth_token
     assert uploads.job_of(credential.name) == job['id']
-    assert credential.description == 'image ' + image.id
+    assert uploads.parse_description(credential.description) == (
+        image.id, conf.controller.controller_id)
     assert credential.roles == [{'name': 'member'}]
     assert credential.access_rules == uploads.access_rules(image.id)
     assert image.properties['build_id'] == job['id']
@@ -201,12 +202,27 @@ def test_leftovers_of_ended_or_unknown_jobs_go_at_start(conf, cloud):
         targets.target(job['spec'], job)
     cloud.credentials['x'] = types.SimpleNamespace(
         id='x', name='somebody-elses', description='image keep-me')
+    # Another controller with the same user: its jobs are not in our
+    # store, but they are not ours to end.
+    conf.set_override('controller_id', 'other', 'controller')
+    theirs = _job()
+    their_target = targets.target(theirs['spec'], theirs)
+    conf.clear_override('controller_id', 'controller')
     targets.clean_up(store)
     assert sorted(uploads.job_of(c.name) or c.name
                   for c in cloud.credentials.values()) == sorted(
-        [running['id'], 'somebody-elses'])
-    assert [i.properties['build_id'] for i in cloud.images.values()] == [
-        running['id']]
+        [running['id'], theirs['id'], 'somebody-elses'])
+    assert sorted(i.properties['build_id'] for i in cloud.images.values()
+                  ) == sorted([running['id'], theirs['id']])
+    assert their_target['image_id'] in cloud.images
+
+
+def test_descriptions_are_read_back_exactly():
+    assert uploads.parse_description(
+        'image img-1 of controller ctl-1') == ('img-1', 'ctl-1')
+    for foreign in (None, '', 'image img-1', 'image a b of controller c',
+                    'picture img-1 of controller ctl-1'):
+        assert uploads.parse_description(foreign) is None
 
 
 class FakeImages:
