@@ -9,6 +9,7 @@ Who calls whom, one way only::
 """
 
 import logging
+import threading
 
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
@@ -55,7 +56,7 @@ class ControllerService:
         # Room beyond the agent's cap for the controller's own notes.
         self.logs = logstore.LogStore(conf.controller.log_dir,
                                       2 * conf.agent.max_log_bytes)
-        self.uploads = uploads.UploadTargets(conf)
+        self.uploads = uploads.UploadTargets(conf, self.pools)
         node_key = conf.controller.node_secret_key or auth.new_key()
         # The scheduler is made last but woken by all: a late binding.
         self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
@@ -93,6 +94,9 @@ class ControllerService:
         self.scheduler.wake()
 
     def start(self):
+        # In the background: the cloud may be slow to answer.
+        threading.Thread(target=self.uploads.clean_up, args=(self.store,),
+                         daemon=True, name='upload-cleanup').start()
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()
