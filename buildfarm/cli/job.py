@@ -6,7 +6,6 @@ from cliff import show
 
 from buildfarm.cli import common
 from buildfarm.common import rpc
-from buildfarm.controller import rpcapi
 from buildfarm import exception
 from buildfarm import objects
 
@@ -70,7 +69,7 @@ class _Submit(JobShowOne):
         return spec
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         job = getattr(api, self.kind)(
             self.spec(parsed_args),
             idempotency_key=parsed_args.idempotency_key)
@@ -115,7 +114,7 @@ class _OneJob(JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         job = getattr(api, self.api_method)(parsed_args.job_id)
         return common.COLUMNS, common.job_row(job)
 
@@ -133,20 +132,24 @@ class CancelJob(_OneJob):
 
 
 class ListJobs(lister.Lister):
-    """List jobs, newest first."""
+    """List the jobs of the token's project, newest first."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--state', help='only jobs in this state')
         parser.add_argument('--limit', type=int, default=50,
                             help='at most this many jobs (default 50)')
+        parser.add_argument('--all-projects', action='store_true',
+                            help='the jobs of every project, not only of '
+                                 'the token\'s (admins and operators)')
         return parser
 
     def take_action(self, parsed_args):
-        jobs = rpcapi.get_client(self.app.conf).list_jobs(
-            state=parsed_args.state, limit=parsed_args.limit)
+        jobs = self.app.client().list_jobs(
+            state=parsed_args.state, limit=parsed_args.limit,
+            all_projects=parsed_args.all_projects)
         columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
-                   'created_at')
+                   'project_id', 'created_at')
         rows = [tuple(dict(j, **j['spec']).get(c) for c in columns)
                 for j in jobs]
         return columns, rows
@@ -163,7 +166,7 @@ class JobLogs(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         out = self.app.stdout
         if parsed_args.follow:
             common.follow(api, parsed_args.job_id, out)

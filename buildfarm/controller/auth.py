@@ -151,7 +151,7 @@ class TokenValidator:
         """(context, seconds until the token expires), from Keystone."""
         try:
             resp = self.session.get(
-                '/auth/tokens', headers={'X-Subject-Token': token},
+                '/auth/tokens?nocatalog', headers={'X-Subject-Token': token},
                 endpoint_filter={'service_type': 'identity',
                                  'interface': ks_plugin.AUTH_INTERFACE,
                                  'version': (3, 0)},
@@ -161,16 +161,17 @@ class TokenValidator:
             # refused: the controller's fault, not the caller's.
             LOG.error('Cannot validate a caller\'s token: %s', e)
             raise exception.IdentityUnavailable()
-        if resp.status_code in (401, 404):
-            # 404: Keystone knows no such (valid) token. 401 even after
-            # keystoneauth renewed the service user's token: the same.
+        if resp.status_code == 404:
+            # Keystone's answer to a token it cannot read, an expired one
+            # and a revoked one alike.
             raise exception.NotAuthorized(
                 'The token is invalid or has expired.')
         if resp.status_code != 200:
+            # 401 (even after keystoneauth renewed the service user's own
+            # token) or 403: the service user may not validate tokens.
             LOG.error('Keystone answered %s to the validation of a '
-                      'caller\'s token: is the service user allowed to '
-                      'validate tokens (service or admin role)?',
-                      resp.status_code)
+                      'caller\'s token: may the service user validate '
+                      'tokens (service or admin role)?', resp.status_code)
             raise exception.IdentityUnavailable()
         info = ks_access.create(resp=resp, body=resp.json())
         lifetime = (info.expires - datetime.datetime.now(

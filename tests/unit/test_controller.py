@@ -169,7 +169,8 @@ def test_jobs_wait_in_order_at_max_nodes_and_say_why(controller, api):
 def test_pool_changes_survive_a_restart(conf):
     first = service.ControllerService(conf)
     first.start()
-    first.operators.pool_set(context.RequestContext(), 'default', min_ready=0, max_nodes=3)
+    first.operators.pool_set(context.RequestContext(), 'default',
+                             min_ready=0, max_nodes=3)
     first.stop()
     second = service.ControllerService(conf)
     try:
