@@ -18,8 +18,9 @@ def _policy(rule):
         @functools.wraps(method)
         def endpoint(self, context, **kwargs):
             return method(self, self.auth.authorize(context, rule), **kwargs)
+        endpoint = _expected(endpoint)
         endpoint.rule = rule
-        return _expected(endpoint)
+        return endpoint
     return decorator
 
 
