@@ -10,8 +10,9 @@ from buildfarm import exception
 from buildfarm import objects
 
 
-class JobShowOne(show.ShowOne):
-    """A command that shows one job and sets its own exit status."""
+class ControllerCommand:
+    """Mixin of the commands that call the controller: they set their own
+    exit status, and show its errors as one line."""
 
     #: Exit status when the controller answers with an error.
     error_status = 1
@@ -21,7 +22,9 @@ class JobShowOne(show.ShowOne):
         try:
             super().run(parsed_args)
         except exception.BuildfarmError as e:
-            self.app.stderr.write('buildfarm: error: %s\n' % e)
+            # The message alone: a remote error's str() ends with the
+            # controller's traceback.
+            self.app.stderr.write('buildfarm: error: %s\n' % e.message)
             return self.error_status
         except rpc.MessagingTimeout:
             self.app.stderr.write(
@@ -30,6 +33,14 @@ class JobShowOne(show.ShowOne):
                 'configuration file right?\n')
             return self.error_status
         return self.exit_status
+
+
+class JobShowOne(ControllerCommand, show.ShowOne):
+    """A command that shows one job (or another object)."""
+
+
+class ControllerLister(ControllerCommand, lister.Lister):
+    """A command that lists what the controller answers."""
 
 
 class _Submit(JobShowOne):
@@ -131,7 +142,7 @@ class CancelJob(_OneJob):
     api_method = 'cancel_job'
 
 
-class ListJobs(lister.Lister):
+class ListJobs(ControllerLister):
     """List the jobs of the token's project, newest first."""
 
     def get_parser(self, prog_name):
@@ -155,7 +166,7 @@ class ListJobs(lister.Lister):
         return columns, rows
 
 
-class JobLogs(command.Command):
+class JobLogs(ControllerCommand, command.Command):
     """Print a job's log; with --follow, until the job ends."""
 
     def get_parser(self, prog_name):

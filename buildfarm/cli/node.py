@@ -2,8 +2,6 @@
 
 import re
 
-from cliff import lister
-
 from buildfarm.cli import job as job_cmd
 from buildfarm import exception
 
@@ -22,7 +20,7 @@ def parse_duration(text):
     return int(match.group(1)) * _UNITS[match.group(2) or 's']
 
 
-class ListNodes(lister.Lister):
+class ListNodes(job_cmd.ControllerLister):
     """List live nodes."""
 
     def take_action(self, parsed_args):

@@ -1,7 +1,5 @@
 """buildfarm pool list|show|set."""
 
-from cliff import lister
-
 from buildfarm.cli import job as job_cmd
 from buildfarm import states
 
@@ -20,7 +18,7 @@ def _pool_columns():
                                  for s in states.NODE_STATES)
 
 
-class ListPools(lister.Lister):
+class ListPools(job_cmd.ControllerLister):
     """List pools: limits, nodes by state and queued jobs per label."""
 
     def take_action(self, parsed_args):
