@@ -15,6 +15,7 @@ from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
 from buildfarm.common import rpc
 from buildfarm.controller import agents
+from buildfarm.controller import auth as controller_auth
 from buildfarm.controller import callbacks
 from buildfarm.controller import consoles
 from buildfarm.controller import jobs
@@ -57,6 +58,7 @@ class ControllerService:
         self.logs = logstore.LogStore(conf.controller.log_dir,
                                       2 * conf.agent.max_log_bytes)
         self.uploads = uploads.UploadTargets(conf, self.pools)
+        self.auth = controller_auth.from_conf(conf)
         node_key = conf.controller.node_secret_key or auth.new_key()
         # The scheduler is made last but woken by all: a late binding.
         self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
@@ -69,7 +71,8 @@ class ControllerService:
             self.uploads, self.consoles, self._wake)
         self.jobs = jobs.Jobs(
             conf, self.store, self.pools, self.drivers, self.logs,
-            self.memory, self.lifecycle.agents, self.uploads, self.lifecycle)
+            self.memory, self.lifecycle.agents, self.uploads, self.lifecycle,
+            self.auth)
         self.operators = operators.Operators(self.store, self.pools,
                                              self.lifecycle)
         self.agents = agents.AgentCallbacks(
@@ -82,7 +85,8 @@ class ControllerService:
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
-            [manager.ControllerManager(self.jobs, self.operators)])
+            [manager.ControllerManager(self.jobs, self.operators,
+                                       self.auth)])
         self.node_server = rpc.get_server(
             self.node_transport, rpcapi.node_topic(conf),
             conf.controller.controller_id,

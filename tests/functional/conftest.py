@@ -216,6 +216,8 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
     conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp_path,
                       'database')
     settings = {
+        # test_auth.py tests Keystone authentication.
+        (None, 'auth_strategy'): 'noauth',
         ('controller', 'driver'): 'docker',
         ('controller', 'controller_id'): controller_id,
         ('controller', 'log_dir'): str(tmp_path / 'logs'),
@@ -241,6 +243,7 @@ def write_config(path, transport_url, controller_id, extra=()):
     """A configuration file for buildfarm-controller and the CLI."""
     path.write_text('\n'.join([
         '[DEFAULT]', 'transport_url = %s' % transport_url,
+        'auth_strategy = noauth',
         '[database]', 'connection = sqlite:///%s/db.sqlite' % path.parent,
         '[controller]', 'driver = docker',
         'controller_id = %s' % controller_id,

@@ -3,6 +3,7 @@ import types
 
 import pytest
 
+from buildfarm.common import rpc
 from buildfarm.mistral import actions
 from buildfarm import objects
 
@@ -49,3 +50,11 @@ def test_a_missing_or_unknown_input_is_refused():
         actions.RepoJobAction(git_url='https://example.com/r.git')
     with pytest.raises(TypeError):
         actions.RepoJobAction(git_url='u', cmd='c', secret_env={'A': 'x'})
+
+
+def test_the_calls_carry_the_token_of_the_security_context(monkeypatch):
+    monkeypatch.delenv(actions.CONFIG_FILE_VARIABLE, raising=False)
+    action = actions.JobStatusAction('job-1', transport_url='fake://m/')
+    assert action._api(_context('tok'))._context() == {'auth_token': 'tok'}
+    assert action._api(_context())._context() == {}
+    rpc.forget_transport('fake://m/')
