@@ -64,3 +64,16 @@ class AgentAuthError(BuildfarmError):
 
 class ImageBuildError(BuildfarmError):
     """An image (the worker image, an application's) could not be built."""
+
+
+class NotAuthorized(BuildfarmError):
+    """The call carried no valid Keystone token."""
+
+
+class Forbidden(BuildfarmError):
+    """The policy does not allow this call to this caller."""
+
+
+class IdentityUnavailable(BuildfarmError):
+    """The controller could not validate the caller's token: Keystone
+    could not be reached or refused the controller's service user."""

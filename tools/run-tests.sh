@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-test-env.sh
-tox -e py3,pep8,linters,functional,genconfig "$@"
-# The committed sample configuration must be the generated one.
-git diff --exit-code -- etc/buildfarm/buildfarm.conf.sample
+tox -e py3,pep8,linters,functional,genconfig,genpolicy "$@"
+# The committed sample configuration and policy must be the generated ones.
+git diff --exit-code -- etc/buildfarm/buildfarm.conf.sample \
+    etc/buildfarm/policy.yaml.sample

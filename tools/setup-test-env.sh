@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install and start what the tests need on a Debian 12 machine (as root):
-# RabbitMQ, a Docker engine, git, tox, a Glance, a Nova (fake virt
-# driver, MariaDB) and a Mistral (with buildfarm's actions); build the
+# RabbitMQ, a Docker engine, git, tox, a Keystone, two Glances (one
+# without Keystone, one behind it), a Nova (fake virt driver, MariaDB) and
+# a Mistral (with buildfarm's actions); build the
 # base, runtime and worker images, and the VM worker image
 # (diskimage-builder, QEMU). Safe to run again: whatever is already there
 # is kept.
@@ -72,6 +73,10 @@ buildfarm image build --format docker --base-image "$BASE" \
 }
 step "starting Glance"
 tools/start-glance.sh
+step "starting Keystone"
+tools/start-keystone.sh
+step "starting the Glance behind Keystone"
+BUILDFARM_GLANCE_AUTH=keystone tools/start-glance.sh
 step "starting Nova"
 tools/start-nova.sh
 step "starting Mistral"

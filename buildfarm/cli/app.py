@@ -6,6 +6,7 @@ import sys
 from cliff import app
 from cliff import commandmanager
 
+from buildfarm.cli import auth
 from buildfarm.common import config
 
 VERSION = '0.1'
@@ -28,6 +29,12 @@ class BuildfarmApp(app.App):
             '--config-file', action='append', default=[],
             help='buildfarm configuration file (transport_url of the '
                  'controller\'s broker, ...); may be repeated.')
+        parser.add_argument(
+            '--os-cloud', metavar='NAME',
+            help='cloud of clouds.yaml whose Keystone token the calls '
+                 'carry (default: $OS_CLOUD, else the OS_* variables); '
+                 'needed unless the configuration says auth_strategy = '
+                 'noauth.')
         return parser
 
     def configure_logging(self):
@@ -54,6 +61,13 @@ class BuildfarmApp(app.App):
                 argv += ['--config-file', path]
             self._conf = config.load(argv)
         return self._conf
+
+    def client(self):
+        """The controller's RPC client, whose calls carry the caller's
+        token when one is needed (see ``cli.auth``)."""
+        from buildfarm.controller import rpcapi
+        return rpcapi.get_client(self.conf, token=auth.token_source(
+            self.conf, self.options.os_cloud))
 
 
 def main(argv=None):

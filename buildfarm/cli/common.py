@@ -10,7 +10,8 @@ PHASES = objects.PHASES
 COLUMNS = ('id', 'kind', 'state', 'exit_code', 'commit', 'image_id',
            'reason', 'wait_reason', 'git_url', 'ref', 'cmd', 'image_name',
            'language_pack', 'timeout', 'label', 'attempt', 'node_id',
-           'log_path', 'created_at', 'started_at', 'finished_at') + PHASES
+           'log_path', 'project_id', 'user_id', 'created_at', 'started_at',
+           'finished_at') + PHASES
 
 # Exit status of "run" and "job submit --wait".
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_NOT_RUN = 0, 1, 2

@@ -6,13 +6,13 @@ from cliff import show
 
 from buildfarm.cli import common
 from buildfarm.common import rpc
-from buildfarm.controller import rpcapi
 from buildfarm import exception
 from buildfarm import objects
 
 
-class JobShowOne(show.ShowOne):
-    """A command that shows one job and sets its own exit status."""
+class ControllerCommand:
+    """Mixin of the commands that call the controller: they set their own
+    exit status, and show its errors as one line."""
 
     #: Exit status when the controller answers with an error.
     error_status = 1
@@ -22,8 +22,8 @@ class JobShowOne(show.ShowOne):
         try:
             super().run(parsed_args)
         except exception.BuildfarmError as e:
-            # The message alone: str() of an error raised by the
-            # controller carries its traceback too (oslo.messaging).
+            # The message alone: a remote error's str() ends with the
+            # controller's traceback.
             self.app.stderr.write('buildfarm: error: %s\n' % e.message)
             return self.error_status
         except rpc.MessagingTimeout:
@@ -33,6 +33,14 @@ class JobShowOne(show.ShowOne):
                 'configuration file right?\n')
             return self.error_status
         return self.exit_status
+
+
+class JobShowOne(ControllerCommand, show.ShowOne):
+    """A command that shows one job (or another object)."""
+
+
+class ControllerLister(ControllerCommand, lister.Lister):
+    """A command that lists what the controller answers."""
 
 
 class _Submit(JobShowOne):
@@ -93,7 +101,7 @@ class _Submit(JobShowOne):
         return getattr(self.app, 'stdin', None)
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         job = getattr(api, self.kind)(
             self.spec(parsed_args),
             idempotency_key=parsed_args.idempotency_key)
@@ -159,7 +167,7 @@ class _OneJob(JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         job = getattr(api, self.api_method)(parsed_args.job_id)
         return common.COLUMNS, common.job_row(job)
 
@@ -176,27 +184,31 @@ class CancelJob(_OneJob):
     api_method = 'cancel_job'
 
 
-class ListJobs(lister.Lister):
-    """List jobs, newest first."""
+class ListJobs(ControllerLister):
+    """List the jobs of the token's project, newest first."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--state', help='only jobs in this state')
         parser.add_argument('--limit', type=int, default=50,
                             help='at most this many jobs (default 50)')
+        parser.add_argument('--all-projects', action='store_true',
+                            help='the jobs of every project, not only of '
+                                 'the token\'s (admins and operators)')
         return parser
 
     def take_action(self, parsed_args):
-        jobs = rpcapi.get_client(self.app.conf).list_jobs(
-            state=parsed_args.state, limit=parsed_args.limit)
+        jobs = self.app.client().list_jobs(
+            state=parsed_args.state, limit=parsed_args.limit,
+            all_projects=parsed_args.all_projects)
         columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
-                   'created_at')
+                   'project_id', 'created_at')
         rows = [tuple(dict(j, **j['spec']).get(c) for c in columns)
                 for j in jobs]
         return columns, rows
 
 
-class JobLogs(command.Command):
+class JobLogs(ControllerCommand, command.Command):
     """Print a job's log; with --follow, until the job ends."""
 
     def get_parser(self, prog_name):
@@ -207,7 +219,7 @@ class JobLogs(command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         out = self.app.stdout
         if parsed_args.follow:
             common.follow(api, parsed_args.job_id, out)

@@ -2,10 +2,7 @@
 
 import re
 
-from cliff import lister
-
 from buildfarm.cli import job as job_cmd
-from buildfarm.controller import rpcapi
 from buildfarm import exception
 
 _COLUMNS = ('id', 'label', 'state', 'job_id', 'external_id', 'created_at',
@@ -23,11 +20,11 @@ def parse_duration(text):
     return int(match.group(1)) * _UNITS[match.group(2) or 's']
 
 
-class ListNodes(lister.Lister):
+class ListNodes(job_cmd.ControllerLister):
     """List live nodes."""
 
     def take_action(self, parsed_args):
-        nodes = rpcapi.get_client(self.app.conf).node_list()
+        nodes = self.app.client().node_list()
         return _COLUMNS, [tuple(n[c] for c in _COLUMNS) for n in nodes]
 
 
@@ -44,7 +41,7 @@ class HoldNode(job_cmd.JobShowOne):
 
     def take_action(self, parsed_args):
         seconds = parse_duration(parsed_args.duration)
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         node = api.node_hold(parsed_args.node_id, seconds)
         return _COLUMNS, tuple(node[c] for c in _COLUMNS)
 
@@ -58,6 +55,6 @@ class DeleteNode(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        api = rpcapi.get_client(self.app.conf)
+        api = self.app.client()
         node = api.node_delete(parsed_args.node_id)
         return _COLUMNS, tuple(node[c] for c in _COLUMNS)

@@ -1,9 +1,6 @@
 """buildfarm pool list|show|set."""
 
-from cliff import lister
-
 from buildfarm.cli import job as job_cmd
-from buildfarm.controller import rpcapi
 from buildfarm import states
 
 _POOL_COLUMNS = ('name', 'driver', 'min_ready', 'max_nodes',
@@ -21,11 +18,11 @@ def _pool_columns():
                                  for s in states.NODE_STATES)
 
 
-class ListPools(lister.Lister):
+class ListPools(job_cmd.ControllerLister):
     """List pools: limits, nodes by state and queued jobs per label."""
 
     def take_action(self, parsed_args):
-        pools = rpcapi.get_client(self.app.conf).pool_list()
+        pools = self.app.client().pool_list()
         return _pool_columns(), [_pool_row(p) for p in pools]
 
 
@@ -38,7 +35,7 @@ class ShowPool(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        pool = rpcapi.get_client(self.app.conf).pool_show(parsed_args.label)
+        pool = self.app.client().pool_show(parsed_args.label)
         return _pool_columns(), _pool_row(pool)
 
 
@@ -55,7 +52,7 @@ class SetPool(job_cmd.JobShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        pool = rpcapi.get_client(self.app.conf).pool_set(
+        pool = self.app.client().pool_set(
             parsed_args.label, min_ready=parsed_args.min_ready,
             max_nodes=parsed_args.max_nodes)
         return _pool_columns(), _pool_row(pool)

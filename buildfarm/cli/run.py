@@ -131,6 +131,8 @@ def all_in_one(conf, driver, workdir, local_dirs=(), transport_url=None):
     conf.set_override('topic', name, 'controller')
     conf.set_override('allowed_local_repo_dirs', list(local_dirs),
                       'controller')
+    # Its only caller is this process.
+    conf.set_override('auth_strategy', 'noauth')
     if not conf.build_image.runtime_archive_dir:
         # Kept across runs: saving the runtime image takes seconds.
         cache = os.environ.get('XDG_CACHE_HOME') or os.path.expanduser(

@@ -1,6 +1,8 @@
 """Glance, reached with an endpoint and, unless the Image service needs
 none, a token: what a build node gets (the caller's token or one the
-controller got), never a cloud's credentials.
+controller minted), never a cloud's credentials. With a minted token the
+controller has created the image: the node labels it and fills it, and
+cannot create, list or delete images.
 
 Uploads stream from disk: the file is read in chunks as it is sent and
 hashed on the way, and the upload counts only once Glance's checksum and
@@ -73,44 +75,57 @@ def _delete(conn, image):
         LOG.warning('Could not delete the failed upload %s: %s', image.id, e)
 
 
-def _upload_once(conn, path, name, properties, progress):
-    from openstack import exceptions as sdk_exceptions
+def _upload_once(conn, path, name, properties, progress, image_id=None):
+    if image_id:
+        # Made by the controller, which removes it if the job does not
+        # succeed: the minted token could not delete it anyway.
+        image = conn.image.update_image(image_id, **properties)
+        return _fill(conn, image, path, progress)
     image = conn.image.create_image(
         name, disk_format='raw', container_format='docker',
         allow_duplicates=True, **properties)
     try:
-        data = _HashingFile(path, progress)
-        sdk_exceptions.raise_from_response(
-            image.upload(conn.image, data=data, size=data.size))
-        stored = conn.image.get_image(image.id)
-        if stored.status != 'active' or stored.size != data.size or (
-                stored.checksum != data.md5.hexdigest()) or (
-                stored.hash_algo == 'sha512' and
-                stored.hash_value != data.sha512.hexdigest()):
-            raise exception.ImageBuildError(
-                'Glance stored image %s as %s, %s bytes, checksum %s; '
-                'sent %d bytes, checksum %s.' % (
-                    image.id, stored.status, stored.size, stored.checksum,
-                    data.size, data.md5.hexdigest()))
+        return _fill(conn, image, path, progress)
     except BaseException:
         _delete(conn, image)
         raise
+
+
+def _fill(conn, image, path, progress):
+    """Upload the data of ``image``; check what Glance stored."""
+    from openstack import exceptions as sdk_exceptions
+    data = _HashingFile(path, progress)
+    sdk_exceptions.raise_from_response(
+        image.upload(conn.image, data=data, size=data.size))
+    stored = conn.image.get_image(image.id)
+    if stored.status != 'active' or stored.size != data.size or (
+            stored.checksum != data.md5.hexdigest()) or (
+            stored.hash_algo == 'sha512' and
+            stored.hash_value != data.sha512.hexdigest()):
+        raise exception.ImageBuildError(
+            'Glance stored image %s as %s, %s bytes, checksum %s; '
+            'sent %d bytes, checksum %s.' % (
+                image.id, stored.status, stored.size, stored.checksum,
+                data.size, data.md5.hexdigest()))
     return stored
 
 
 def upload(target, path, name, properties, progress=None):
     """Upload the image archive at ``path``; return the Glance image.
 
-    ``target``: {'endpoint', 'token', 'attempts'} from the controller.
+    ``target``: {'endpoint', 'token', 'attempts', 'image_id'} from the
+    controller; with an ``image_id``, that image is labelled and filled.
     Unreachable or failing (5xx) Glance is tried ``attempts`` times; an
     image Glance rejects or stores wrong fails at once. Either way no
-    image record is left behind.
+    image record is left behind: the node deletes one it created, the
+    controller one it created for the node.
     """
     conn = connect(target['endpoint'], target.get('token'))
     attempts = max(1, int(target.get('attempts') or 1))
     for attempt in range(1, attempts + 1):
         try:
-            return _upload_once(conn, path, name, properties, progress)
+            return _upload_once(conn, path, name, properties, progress,
+                                target.get('image_id'))
         except exception.ImageBuildError:
             raise
         except Exception as e:

@@ -3,6 +3,7 @@
 from oslo_config import cfg
 
 from buildfarm.conf import agent
+from buildfarm.conf import auth
 from buildfarm.conf import build_image
 from buildfarm.conf import controller
 from buildfarm.conf import database
@@ -15,7 +16,7 @@ from buildfarm.conf import nova
 
 
 def register_opts(conf):
-    for module in (agent, build_image, controller, database, docker,
+    for module in (agent, auth, build_image, controller, database, docker,
                    image, local, mistral, node, nova):
         module.register_opts(conf)
 

@@ -24,11 +24,24 @@ opts = [
                     'without authentication unless the caller gives a '
                     'token.'),
     cfg.StrOpt('cloud',
-               help='Name of a cloud in clouds.yaml. A build whose caller '
-                    'gives no token uploads with a token of this cloud, '
-                    'which the controller gets and hands to the node '
-                    'with the job; the node never sees the cloud\'s '
-                    'credentials.'),
+               help='Name of a cloud in clouds.yaml. For a build whose '
+                    'caller gives no token, the controller creates the '
+                    'image record with this cloud and mints an '
+                    'application credential of its user that can only '
+                    'upload that image and expires with the job; the '
+                    'node gets a token of that credential, never the '
+                    'cloud\'s credentials or token. The user must be '
+                    'able to create application credentials (Keystone '
+                    'v3, password or token auth, not itself an '
+                    'application credential).'),
+    cfg.StrOpt('upload_role', default='member',
+               help='The one role of the minted upload credentials, in '
+                    '[build_image] cloud\'s project: Glance must let it '
+                    'update and upload the project\'s images.'),
+    cfg.IntOpt('upload_credential_margin', default=300, min=0,
+               help='Seconds a minted upload credential outlives the '
+                    'job\'s latest possible end (a boot, the job\'s '
+                    'timeout and the agent\'s clone and kill allowances).'),
     cfg.IntOpt('max_image_size', default=4096, min=1,
                help='Largest image, in MiB, a build may upload; a bigger '
                     'one fails the build before the upload.'),

@@ -1,6 +1,7 @@
 """Entry point of oslo-config-generator (``tox -e genconfig``)."""
 
 from buildfarm.conf import agent
+from buildfarm.conf import auth
 from buildfarm.conf import build_image
 from buildfarm.conf import controller
 from buildfarm.conf import database
@@ -14,7 +15,7 @@ from buildfarm.conf import nova
 
 def list_opts():
     groups = {}
-    for module in (agent, build_image, controller, database, docker,
+    for module in (agent, auth, build_image, controller, database, docker,
                    image, local, mistral, node, nova):
         groups.update(module.list_opts())
     return sorted(groups.items())

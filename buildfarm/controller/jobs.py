@@ -7,18 +7,24 @@ import uuid
 
 from buildfarm.controller import validation
 from buildfarm.controller import views
+from buildfarm.db import api as db_api
 from buildfarm import exception
 from buildfarm import jobspec
+from buildfarm.policies import jobs as job_policy
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
 
 
 class Jobs:
+    """Each method takes the caller's RequestContext first: a job belongs
+    to the project it was submitted in, and a caller whom the policy does
+    not let see every project's jobs finds no other project's job."""
 
     def __init__(self, conf, store, pools, drivers, logs, memory, agents,
-                 uploads, lifecycle):
-        """``agents``: the agent RPC client."""
+                 uploads, lifecycle, auth):
+        """``agents``: the agent RPC client; ``auth``: what decides who
+        sees every project's jobs (``controller.auth``)."""
         self.conf = conf
         self.store = store
         self.pools = pools
@@ -28,9 +34,17 @@ class Jobs:
         self.agents = agents
         self.uploads = uploads
         self.lifecycle = lifecycle
+        self.auth = auth
 
-    def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB,
-               callback=None):
+    def _project(self, context):
+        """The project whose jobs ``context`` sees (None: the jobs of no
+        project), or db_api.ANY_PROJECT."""
+        if self.auth.check(context, job_policy.ALL_PROJECTS):
+            return db_api.ANY_PROJECT
+        return context.project_id
+
+    def submit(self, context, spec, idempotency_key=None,
+               kind=jobspec.REPO_JOB, callback=None):
         spec = jobspec.validate(kind, spec)
         self._check_callback(callback)
         if kind == jobspec.BUILD_IMAGE:
@@ -48,7 +62,12 @@ class Jobs:
         job = self.store.create_job(
             job_id, kind, label.name, jobspec.stored_spec(spec),
             self.logs.path(job_id), idempotency_key=idempotency_key,
-            callback=callback)
+            callback=callback, project_id=context.project_id,
+            user_id=context.user_id)
+        if job['id'] != job_id and job['project_id'] != context.project_id:
+            raise exception.InvalidJobSpec(
+                'idempotency_key %s is taken by a job of another project; '
+                'choose another key.' % idempotency_key)
         if job['id'] != job_id:
             LOG.info('Job %s returned again for its idempotency key.',
                      job['id'])
@@ -112,27 +131,41 @@ class Jobs:
             counts[node['label']] = counts.get(node['label'], 0) + 1
         return counts
 
-    def get_job(self, job_id):
-        return self._view(self.store.get_job(job_id))
+    def get_job(self, context, job_id):
+        return self._view(self.store.get_job(job_id,
+                                             self._project(context)))
 
-    def list_jobs(self, state=None, limit=None):
+    def list_jobs(self, context, state=None, limit=None, marker=None,
+                  all_projects=False):
+        """The jobs of the caller's project, newest first; with
+        ``all_projects`` (operators only), every project's."""
+        if all_projects and not self.auth.check(context,
+                                                job_policy.ALL_PROJECTS):
+            raise exception.Forbidden(
+                'all_projects: only admins and operators (policy %s) list '
+                'the jobs of every project.' % job_policy.ALL_PROJECTS)
         wanted = [state] if isinstance(state, str) else state
         counts = self._live_counts()
         return [self._view(j, counts)
-                for j in self.store.list_jobs(wanted, limit)]
+                for j in self.store.list_jobs(
+                    wanted, limit, marker=marker,
+                    project_id=(db_api.ANY_PROJECT if all_projects
+                                else context.project_id))]
 
-    def get_log(self, job_id, offset=0, length=65536):
-        job = self.store.get_job(job_id)
+    def get_log(self, context, job_id, offset=0, length=65536):
+        job = self.store.get_job(job_id, self._project(context))
         text, offset, at_end = self.logs.read(job_id, offset, length)
         return {'data': text, 'offset': offset,
                 'finished': at_end and job['state'] in states.TERMINAL}
 
-    def cancel(self, job_id):
-        job = self.store.get_job(job_id)
+    def cancel(self, context, job_id):
+        job = self.store.get_job(job_id, self._project(context))
         if job['state'] == states.QUEUED:
             self.lifecycle.cancel_queued(job)
         elif job['state'] == states.RUNNING:
             self.memory.cancels.asked(job['node_id'])
             self.agents.cancel_job(job['node_id'], job_id)
             self.logs.note(job_id, 'cancel requested')
-        return self.get_job(job_id)
+        LOG.info('Job %s: cancel requested by user %s.', job_id,
+                 context.user_id)
+        return self.get_job(context, job_id)

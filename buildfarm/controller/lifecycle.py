@@ -65,7 +65,7 @@ class Lifecycle:
         upload = None
         if job['kind'] == jobspec.BUILD_IMAGE:
             try:
-                upload = self.uploads.target(spec)
+                upload = self.uploads.target(spec, job)
             except exception.BuildfarmError as e:
                 self.end(job['id'], states.ERROR, reason=str(e))
                 self.drop_boot_node(job)
@@ -93,6 +93,7 @@ class Lifecycle:
         if job is None:
             return None
         self.memory.secrets.forget(job_id)
+        self.uploads.release(job)  # a minted upload credential goes
         reason = values.get('reason')
         self.logs.note(job_id, 'job %s%s' % (
             state, ': %s' % reason if reason else ''))

@@ -1,5 +1,7 @@
 """RPC endpoints of the controller, one class per API of ``rpcapi``."""
 
+import functools
+
 from buildfarm.common import rpc
 from buildfarm.controller import rpcapi
 from buildfarm.controller import schemas
@@ -10,83 +12,103 @@ from buildfarm import jobspec
 _expected = rpc.expected_exceptions(exception.BuildfarmError)
 
 
+def _policy(rule):
+    """An endpoint of the callers' API: its caller is authenticated and
+    ``rule`` checked before anything else; the endpoint gets the
+    caller's RequestContext instead of the raw RPC context."""
+    def decorator(method):
+        @functools.wraps(method)
+        def endpoint(self, context, **kwargs):
+            return method(self, self.auth.authorize(context, rule), **kwargs)
+        endpoint = _expected(endpoint)
+        endpoint.rule = rule
+        return endpoint
+    return decorator
+
+
 class ControllerManager:
     """Endpoints for callers and operators; see ``rpcapi.ControllerAPI``.
 
-    Each checks its arguments against its schema (``schemas``) first.
+    ``auth``: ``controller.auth``'s NoAuth or KeystoneAuth. Each
+    endpoint authorizes its caller, then checks its arguments against its
+    schema (``schemas``), before anything else.
     """
 
     target = rpc.target(rpcapi.ControllerAPI.RPC_API_VERSION)
 
-    def __init__(self, jobs, operators):
+    def __init__(self, jobs, operators, auth):
         self.jobs = jobs
         self.operators = operators
+        self.auth = auth
 
-    @_expected
+    @_policy('buildfarm:job:repo_job')
     @validation.schema(schemas.repo_job)
     def repo_job(self, context, spec, idempotency_key=None, callback=None):
-        return self.jobs.submit(spec, idempotency_key=idempotency_key,
+        return self.jobs.submit(context, spec,
+                                idempotency_key=idempotency_key,
                                 callback=callback)
 
-    @_expected
+    @_policy('buildfarm:job:build_image')
     @validation.schema(schemas.build_image)
     def build_image(self, context, spec, idempotency_key=None,
                     callback=None):
-        return self.jobs.submit(spec, idempotency_key=idempotency_key,
+        return self.jobs.submit(context, spec,
+                                idempotency_key=idempotency_key,
                                 kind=jobspec.BUILD_IMAGE,
                                 callback=callback)
 
-    @_expected
+    @_policy('buildfarm:job:get_job')
     @validation.schema(schemas.get_job)
     def get_job(self, context, job_id):
-        return self.jobs.get_job(job_id)
+        return self.jobs.get_job(context, job_id)
 
-    @_expected
+    @_policy('buildfarm:job:list_jobs')
     @validation.schema(schemas.list_jobs)
     def list_jobs(self, context, state=None, limit=None, marker=None,
                   all_projects=False):
-        return self.jobs.list_jobs(state=state, limit=limit)
+        return self.jobs.list_jobs(context, state=state, limit=limit,
+                                   marker=marker, all_projects=all_projects)
 
-    @_expected
+    @_policy('buildfarm:job:cancel_job')
     @validation.schema(schemas.cancel_job)
     def cancel_job(self, context, job_id):
-        return self.jobs.cancel(job_id)
+        return self.jobs.cancel(context, job_id)
 
-    @_expected
+    @_policy('buildfarm:job:get_log')
     @validation.schema(schemas.get_log)
     def get_log(self, context, job_id, offset=0, length=65536):
-        return self.jobs.get_log(job_id, offset, length)
+        return self.jobs.get_log(context, job_id, offset, length)
 
-    @_expected
+    @_policy('buildfarm:pool:list')
     @validation.schema(schemas.pool_list)
     def pool_list(self, context):
         return self.operators.pool_list()
 
-    @_expected
+    @_policy('buildfarm:pool:show')
     @validation.schema(schemas.pool_show)
     def pool_show(self, context, label):
         return self.operators.pool_show(label)
 
-    @_expected
+    @_policy('buildfarm:pool:set')
     @validation.schema(schemas.pool_set)
     def pool_set(self, context, label, min_ready=None, max_nodes=None):
-        return self.operators.pool_set(label, min_ready=min_ready,
+        return self.operators.pool_set(context, label, min_ready=min_ready,
                                        max_nodes=max_nodes)
 
-    @_expected
+    @_policy('buildfarm:node:list')
     @validation.schema(schemas.node_list)
     def node_list(self, context):
         return self.operators.node_list()
 
-    @_expected
+    @_policy('buildfarm:node:hold')
     @validation.schema(schemas.node_hold)
     def node_hold(self, context, node_id, seconds):
-        return self.operators.node_hold(node_id, seconds)
+        return self.operators.node_hold(context, node_id, seconds)
 
-    @_expected
+    @_policy('buildfarm:node:delete')
     @validation.schema(schemas.node_delete)
     def node_delete(self, context, node_id):
-        return self.operators.node_delete(node_id)
+        return self.operators.node_delete(context, node_id)
 
 
 class NodeCallbackManager:

@@ -32,10 +32,12 @@ class Operators:
         name = self.pools.get(label).name
         return next(v for v in self.pool_list() if v['name'] == name)
 
-    def pool_set(self, label, min_ready=None, max_nodes=None):
+    def pool_set(self, context, label, min_ready=None, max_nodes=None):
+        """``context``: the operator's RequestContext, as are the other
+        changes' (their logs say who)."""
         self.pools.set(label, min_ready=min_ready, max_nodes=max_nodes)
-        LOG.info('Pool %s set: min_ready=%s max_nodes=%s', label, min_ready,
-                 max_nodes)
+        LOG.info('Pool %s set by user %s: min_ready=%s max_nodes=%s', label,
+                 context.user_id, min_ready, max_nodes)
         self.lifecycle.wake()
         return self.pool_show(label)
 
@@ -49,7 +51,7 @@ class Operators:
                                          % node_id)
         return node
 
-    def node_hold(self, node_id, seconds):
+    def node_hold(self, context, node_id, seconds):
         """Keep the node (after its job, if it runs one) for ``seconds``.
 
         An idle or held node becomes held; a busy or booting one keeps
@@ -69,12 +71,14 @@ class Operators:
         if node is None:
             raise exception.NodeNotFound(
                 'Node %s is being deleted; it cannot be held.' % node_id)
-        LOG.info('Node %s held until %s.', node_id, until)
+        LOG.info('Node %s held until %s by user %s.', node_id, until,
+                 context.user_id)
         self.lifecycle.wake()
         return views.node_view(node)
 
-    def node_delete(self, node_id):
+    def node_delete(self, context, node_id):
         node = self._live_node(node_id)
+        LOG.info('Node %s deleted by user %s.', node_id, context.user_id)
         self.lifecycle.node_failed(node, 'node %s was deleted by an operator'
                                    % node_id)
         self.lifecycle.wake()

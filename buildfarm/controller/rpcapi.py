@@ -10,6 +10,10 @@ id; the job runs in the background. Version history:
     1.2 - build_image
     1.3 - repo_job and build_image take callback (a Mistral action
           execution to complete when the job ends)
+    1.4 - list_jobs takes marker and all_projects. Every call carries the
+          caller's Keystone token in its context ({'auth_token': ...})
+          when the controller authenticates callers (auth_strategy
+          keystone); jobs and their views have project_id and user_id
 
 ``NodeCallbackAPI`` is what agents use, on the nodes' own transport
 and topic (``node_topic``): registration is signed with the node's
@@ -25,6 +29,7 @@ bootstrap secret, every later message with the session key it answers
 """
 
 from buildfarm.common import auth
+from buildfarm.common import context
 from buildfarm.common import rpc
 
 NODE_NAMESPACE = 'node'
@@ -36,27 +41,36 @@ def node_topic(conf):
     return conf.controller.topic + '-nodes'
 
 
-def get_client(conf, transport=None):
+def get_client(conf, transport=None, token=None):
     """The ControllerAPI for ``conf`` (topic and timeout of [controller]).
 
-    ``transport``: default, the one of conf.transport_url.
+    ``transport``: default, the one of conf.transport_url; ``token``: as
+    for ControllerAPI.
     """
     transport = transport or rpc.get_transport(conf)
     return ControllerAPI(transport, conf.controller.topic,
-                         timeout=conf.controller.rpc_timeout)
+                         timeout=conf.controller.rpc_timeout, token=token)
 
 
 class ControllerAPI:
 
-    RPC_API_VERSION = '1.3'
+    RPC_API_VERSION = '1.4'
 
-    def __init__(self, transport, topic, timeout=30):
+    def __init__(self, transport, topic, timeout=30, token=None):
+        """``token``: the caller's Keystone token, or a function that
+        returns a valid one (a keystoneauth session's get_token, which
+        renews it); None for a controller without authentication."""
         self.client = rpc.get_client(transport, topic, self.RPC_API_VERSION,
                                      timeout=timeout)
+        self._token = token
+
+    def _context(self):
+        token = self._token() if callable(self._token) else self._token
+        return context.RequestContext(auth_token=token).to_dict()
 
     def _call(self, method, version='1.0', **kwargs):
-        return self.client.prepare(version=version).call({}, method,
-                                                         **kwargs)
+        return self.client.prepare(version=version).call(
+            self._context(), method, **kwargs)
 
     def repo_job(self, spec, idempotency_key=None, callback=None):
         """Validate and queue a repo_job; return the new job.
@@ -91,8 +105,15 @@ class ControllerAPI:
     def get_job(self, job_id):
         return self._call('get_job', job_id=job_id)
 
-    def list_jobs(self, state=None, limit=None):
-        return self._call('list_jobs', state=state, limit=limit)
+    def list_jobs(self, state=None, limit=None, marker=None,
+                  all_projects=False):
+        """Jobs of the caller's project, newest first, after the job
+        ``marker``; with ``all_projects`` (operators), of every project.
+        """
+        if marker is None and not all_projects:
+            return self._call('list_jobs', state=state, limit=limit)
+        return self._call('list_jobs', '1.4', state=state, limit=limit,
+                          marker=marker, all_projects=all_projects)
 
     def cancel_job(self, job_id):
         return self._call('cancel_job', job_id=job_id)

@@ -9,11 +9,13 @@ Who calls whom, one way only::
 """
 
 import logging
+import threading
 
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
 from buildfarm.common import rpc
 from buildfarm.controller import agents
+from buildfarm.controller import auth as controller_auth
 from buildfarm.controller import callbacks
 from buildfarm.controller import consoles
 from buildfarm.controller import jobs
@@ -55,7 +57,8 @@ class ControllerService:
         # Room beyond the agent's cap for the controller's own notes.
         self.logs = logstore.LogStore(conf.controller.log_dir,
                                       2 * conf.agent.max_log_bytes)
-        self.uploads = uploads.UploadTargets(conf)
+        self.uploads = uploads.UploadTargets(conf, self.pools)
+        self.auth = controller_auth.from_conf(conf)
         node_key = conf.controller.node_secret_key or auth.new_key()
         # The scheduler is made last but woken by all: a late binding.
         self.nodes = nodes.NodeKeeper(conf, self.store, self.drivers,
@@ -68,7 +71,8 @@ class ControllerService:
             self.uploads, self.consoles, self._wake)
         self.jobs = jobs.Jobs(
             conf, self.store, self.pools, self.drivers, self.logs,
-            self.memory, self.lifecycle.agents, self.uploads, self.lifecycle)
+            self.memory, self.lifecycle.agents, self.uploads, self.lifecycle,
+            self.auth)
         self.operators = operators.Operators(self.store, self.pools,
                                              self.lifecycle)
         self.agents = agents.AgentCallbacks(
@@ -81,7 +85,8 @@ class ControllerService:
         self.server = rpc.get_server(
             self.transport, conf.controller.topic,
             conf.controller.controller_id,
-            [manager.ControllerManager(self.jobs, self.operators)])
+            [manager.ControllerManager(self.jobs, self.operators,
+                                       self.auth)])
         self.node_server = rpc.get_server(
             self.node_transport, rpcapi.node_topic(conf),
             conf.controller.controller_id,
@@ -93,6 +98,9 @@ class ControllerService:
         self.scheduler.wake()
 
     def start(self):
+        # In the background: the cloud may be slow to answer.
+        threading.Thread(target=self.uploads.clean_up, args=(self.store,),
+                         daemon=True, name='upload-cleanup').start()
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()

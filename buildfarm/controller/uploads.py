@@ -1,19 +1,81 @@
 """Where a build_image job's node uploads its image, and with what token.
 
 The node gets an Image service endpoint and a token, never the cloud's
-credentials: the caller's own token when the job carries one, else a
-token of the controller's cloud (``[build_image] cloud``).
+credentials:
+
+- the caller's own token when the job carries one (the node creates the
+  image);
+- else, with ``[build_image] cloud``, a token that can do only this
+  upload: the controller creates the image record (queued, named, with
+  the provenance it knows), then an application credential of its own
+  user named ``buildfarm-job-<job id>-<random>``, restricted by access
+  rules to that one image (GET, PATCH of its properties, PUT of its data)
+  and expiring with the job; the node gets a token of it. When the job
+  ends, the credential goes, and so does every image record made for the
+  job but the one it reported;
+- else (no cloud) the endpoint alone, for an Image service that needs no
+  token.
+
+Keystone is the record of what was minted: a credential's description
+names its image and controller, so a restarted controller finds and
+removes the leftovers of its jobs that ended (``clean_up``), and leaves
+those of other controllers sharing the user alone.
 """
 
+import datetime
+import logging
+import secrets
 import threading
 
 from buildfarm import exception
+from buildfarm import jobspec
+from buildfarm import states
+
+LOG = logging.getLogger(__name__)
+PREFIX = 'buildfarm-job-'
+_DESCRIPTION = 'image %s of controller %s'
+
+
+def credential_name(job_id):
+    # Unique per message: a job handed over again (another node, a
+    # restart) gets a credential of its own while the first may still be
+    # in use.
+    return '%s%s-%s' % (PREFIX, job_id, secrets.token_hex(4))
+
+
+def job_of(name):
+    """The job id of a credential name this module made, else None."""
+    if not name or not name.startswith(PREFIX):
+        return None
+    job_id, _, suffix = name[len(PREFIX):].rpartition('-')
+    return job_id if job_id and len(suffix) == 8 else None
+
+
+def parse_description(text):
+    """(image id, controller id) of a credential's description, or
+    None."""
+    words = (text or '').split(' ')
+    if len(words) == 5 and _DESCRIPTION % (words[1], words[4]) == text:
+        return words[1], words[4]
+    return None
+
+
+def access_rules(image_id):
+    """What a minted token may do: read, label and fill that one image."""
+    path = '/v2/images/%s' % image_id
+    return [{'service': 'image', 'method': 'GET', 'path': path},
+            {'service': 'image', 'method': 'PATCH', 'path': path},
+            {'service': 'image', 'method': 'PUT', 'path': path + '/file'}]
 
 
 class UploadTargets:
 
-    def __init__(self, conf):
+    def __init__(self, conf, pools=None):
+        """``pools``: to find a label's boot_timeout (the credential's
+        lifetime covers the boot of the node the job waits for)."""
         self.conf = conf.build_image
+        self._root = conf
+        self._pools = pools
         self._cloud = None
         self._lock = threading.Lock()
 
@@ -31,21 +93,208 @@ class UploadTargets:
                 self._cloud = openstack.connect(cloud=self.conf.cloud)
             return self._cloud
 
-    def target(self, spec):
-        """What the node needs to upload the image of ``spec``."""
+    def target(self, spec, job=None):
+        """What the node needs to upload the image of ``spec`` (of
+        ``job``: needed to mint a credential for it)."""
         self.check()
         endpoint = self.conf.image_endpoint
         token = spec.get('token')
-        if self.conf.cloud and not (endpoint and token):
+        image_id = None
+        if self.conf.cloud and not token:
             try:
                 cloud = self._connection()
-                endpoint = endpoint or cloud.image.get_endpoint()
-                token = token or cloud.auth_token
+                endpoint = endpoint or _catalog_endpoint(cloud)
+            except Exception as e:
+                raise exception.ImageBuildError(
+                    'The controller could not get a token and endpoint of '
+                    'cloud %r for the upload: %s' % (self.conf.cloud, e))
+            image_id, token = self._mint(cloud, endpoint, job, spec)
+        elif self.conf.cloud and not endpoint:
+            try:
+                endpoint = _catalog_endpoint(self._connection())
             except Exception as e:
                 raise exception.ImageBuildError(
                     'The controller could not get a token and endpoint of '
                     'cloud %r for the upload: %s' % (self.conf.cloud, e))
         return {'endpoint': endpoint.rstrip('/'), 'token': token,
+                'image_id': image_id,
                 'attempts': self.conf.upload_attempts,
                 'max_bytes': self.conf.max_image_size * 1024 * 1024,
                 'port': self.conf.app_port}
+
+    # Minting
+
+    def _expires_at(self, job):
+        """The job's latest possible end, with a margin: a boot, the run
+        deadline the watchdog enforces, and upload_credential_margin."""
+        ctrl = self._root.controller
+        boot = ctrl.boot_timeout
+        if self._pools is not None:
+            try:
+                boot = self._pools.get(job['label']).boot_timeout
+            except exception.BuildfarmError:
+                pass
+        seconds = (boot + job['spec']['timeout'] +
+                   self._root.agent.clone_timeout +
+                   2 * self._root.agent.kill_grace + ctrl.cancel_grace +
+                   self.conf.upload_credential_margin)
+        return (datetime.datetime.now(datetime.timezone.utc) +
+                datetime.timedelta(seconds=seconds))
+
+    def _mint(self, cloud, endpoint, job, spec):
+        """(image id, token): a queued image and a token that can only
+        fill it."""
+        if job is None:
+            raise exception.ImageBuildError(
+                'An upload credential is minted for a job only.')
+        try:
+            image = cloud.image.create_image(
+                name=spec['image_name'], disk_format='raw',
+                container_format='docker', allow_duplicates=True,
+                build_id=job['id'],
+                source_url=jobspec.redact_url(spec['git_url']))
+        except Exception as e:
+            raise exception.ImageBuildError(
+                'The controller could not create the image record in '
+                'Glance at %s: %s' % (endpoint, _message(e)))
+        try:
+            expires = self._expires_at(job)
+            credential = cloud.identity.create_application_credential(
+                cloud.current_user_id, credential_name(job['id']),
+                description=_DESCRIPTION % (
+                    image.id, self._root.controller.controller_id),
+                expires_at=expires.strftime('%Y-%m-%dT%H:%M:%S'),
+                roles=[{'name': self.conf.upload_role}],
+                access_rules=access_rules(image.id))
+            token, token_expires = self._token(cloud, credential)
+        except Exception as e:
+            self._delete_image(cloud, image.id)
+            raise exception.ImageBuildError(
+                'The controller could not make an upload credential in '
+                'cloud %r: %s' % (self.conf.cloud, _message(e)))
+        LOG.info('Job %s: upload credential %s for image %s, until %s.',
+                 job['id'], credential.id, image.id, expires.isoformat())
+        if token_expires and token_expires < expires - datetime.timedelta(
+                seconds=self.conf.upload_credential_margin):
+            LOG.warning('Job %s: its upload token expires at %s, before the '
+                        'job\'s deadline (Keystone\'s [token] expiration '
+                        'is shorter): a long build will fail to upload.',
+                        job['id'], token_expires.isoformat())
+        return image.id, token
+
+    def _token(self, cloud, credential):
+        """(token, its expiry) of the credential."""
+        from keystoneauth1.identity import v3
+        from keystoneauth1 import session
+        try:
+            auth = v3.ApplicationCredential(
+                auth_url=cloud.session.get_endpoint(
+                    service_type='identity', interface='public'),
+                application_credential_id=credential.id,
+                application_credential_secret=credential.secret)
+            access = auth.get_access(
+                session.Session(auth=auth, verify=cloud.session.verify))
+            return access.auth_token, access.expires
+        except Exception:
+            self._delete_credential(cloud, credential.id)
+            raise
+
+    # Releasing
+
+    def release(self, job):
+        """The job ended: its credentials go, and every image made for it
+        but the one it uploaded."""
+        if not self.conf.cloud or job['kind'] != jobspec.BUILD_IMAGE:
+            return
+        try:
+            cloud = self._connection()
+            for credential in self._credentials(cloud):
+                if job_of(credential.name) == job['id']:
+                    self._drop(cloud, credential, job)
+        except Exception as e:
+            LOG.warning('Job %s: could not remove its upload credentials: '
+                        '%s', job['id'], _message(e))
+
+    def clean_up(self, store):
+        """At start: remove the credentials (and their unused images) of
+        jobs that ended or that this controller does not know."""
+        if not self.conf.cloud:
+            return
+        try:
+            cloud = self._connection()
+            for credential in self._credentials(cloud):
+                job_id = job_of(credential.name)
+                described = parse_description(credential.description)
+                if job_id is None or described is None or (
+                        described[1] != self._root.controller.controller_id):
+                    continue  # not ours
+                try:
+                    job = store.get_job(job_id)
+                except exception.JobNotFound:
+                    job = None
+                if job is None or job['state'] in states.TERMINAL:
+                    self._drop(cloud, credential, job)
+        except Exception as e:
+            LOG.warning('Could not look for leftover upload credentials: '
+                        '%s', _message(e))
+
+    def _credentials(self, cloud):
+        return list(cloud.identity.application_credentials(
+            cloud.current_user_id))
+
+    def _drop(self, cloud, credential, job):
+        self._delete_credential(cloud, credential.id)
+        described = parse_description(credential.description)
+        if described is None:
+            return
+        image_id = described[0]
+        if job and job['state'] == states.SUCCEEDED and (
+                job.get('image_id') == image_id):
+            self._reassert(cloud, image_id, job)
+        else:
+            self._delete_image(cloud, image_id)
+
+    def _reassert(self, cloud, image_id, job):
+        """The node could change its image's properties: what the
+        controller vouches for is set again, and the image made private
+        and deletable."""
+        try:
+            cloud.image.update_image(
+                image_id, name=job['spec']['image_name'], build_id=job['id'],
+                source_url=jobspec.redact_url(job['spec']['git_url']),
+                visibility='private', is_protected=False)
+        except Exception as e:
+            LOG.warning('Job %s: could not set the provenance of image %s '
+                        'again: %s', job['id'], image_id, _message(e))
+
+    def _delete_credential(self, cloud, credential_id):
+        try:
+            cloud.identity.delete_application_credential(
+                cloud.current_user_id, credential_id, ignore_missing=True)
+        except Exception as e:
+            LOG.warning('Could not delete upload credential %s: %s',
+                        credential_id, _message(e))
+
+    def _delete_image(self, cloud, image_id):
+        try:
+            try:
+                cloud.image.delete_image(image_id, ignore_missing=True)
+            except Exception:
+                # The node may have protected it.
+                cloud.image.update_image(image_id, is_protected=False)
+                cloud.image.delete_image(image_id, ignore_missing=True)
+        except Exception as e:
+            LOG.warning('Could not delete unused image %s: %s', image_id,
+                        _message(e))
+
+
+def _catalog_endpoint(cloud):
+    # As in the catalog, unversioned: the node's version discovery asks
+    # Glance's root, which needs no token (a minted one may not read
+    # /v2).
+    return cloud.endpoint_for('image')
+
+
+def _message(error):
+    text = ' '.join(str(error).split())
+    return text[:500] or type(error).__name__

@@ -15,6 +15,10 @@ from buildfarm import exception
 from buildfarm import states
 
 
+# The project filter of get_job and list_jobs that lets every job through.
+ANY_PROJECT = object()
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
@@ -51,14 +55,17 @@ class JobStore:
     # Jobs
 
     def create_job(self, job_id, kind, label, spec, log_path,
-                   idempotency_key=None, callback=None):
-        """Store a new queued job; with an ``idempotency_key`` already
-        used, return that key's job instead."""
+                   idempotency_key=None, callback=None, project_id=None,
+                   user_id=None):
+        """Store a new queued job of ``project_id`` and ``user_id`` (who
+        submitted it); with an ``idempotency_key`` already used, return
+        that key's job instead (whatever its project)."""
         now = utcnow()
         job = models.Job(id=job_id, kind=kind, label=label, spec=spec,
                          state=states.QUEUED, log_path=log_path, timings={},
                          attempt=0, idempotency_key=idempotency_key,
-                         callback=callback, created_at=now, updated_at=now)
+                         callback=callback, project_id=project_id,
+                         user_id=user_id, created_at=now, updated_at=now)
         try:
             with self._session.begin() as session:
                 session.add(job)
@@ -72,17 +79,31 @@ class JobStore:
                 models.Job.idempotency_key == idempotency_key)).one()
             return _as_dict(existing)
 
-    def get_job(self, job_id):
+    def get_job(self, job_id, project_id=ANY_PROJECT):
+        """The job; a job of another project than ``project_id`` (None:
+        jobs of no project) is not found either, so that callers cannot
+        tell it exists."""
         with self._session() as session:
             job = session.get(models.Job, job_id)
-            if job is None:
+            if job is None or (project_id is not ANY_PROJECT and
+                               job.project_id != project_id):
                 raise exception.JobNotFound('No job with id %s.' % job_id)
             return _as_dict(job)
 
-    def list_jobs(self, states_filter=None, limit=None):
+    def list_jobs(self, states_filter=None, limit=None, marker=None,
+                  project_id=ANY_PROJECT):
+        """Jobs, newest first, of ``project_id`` (None: of no project).
+        """
+        if marker is not None:
+            raise exception.BuildfarmError(
+                'marker: this controller does not page jobs yet.')
         query = sa.select(models.Job).order_by(models.Job.created_at.desc())
         if states_filter:
             query = query.where(models.Job.state.in_(states_filter))
+        if project_id is not ANY_PROJECT:
+            query = query.where(models.Job.project_id.is_(None)
+                                if project_id is None else
+                                models.Job.project_id == project_id)
         if limit:
             query = query.limit(limit)
         with self._session() as session:

@@ -56,16 +56,19 @@ class _ControllerAction(actions.Action):
     def __init__(self, transport_url=None):
         self.transport_url = transport_url
 
-    def _api(self):
+    def _api(self, context):
+        """The controller's client; its calls carry the token of the
+        action's security context (the workflow's caller)."""
         path = os.environ.get(CONFIG_FILE_VARIABLE)
         conf = config.load(['--config-file', path] if path else [])
         return rpcapi.get_client(
-            conf, rpc.get_transport(conf, self.transport_url))
+            conf, rpc.get_transport(conf, self.transport_url),
+            token=context.security.auth_token)
 
     def run(self, context):
         try:
             args = self._check(self.method, self._arguments(context))
-            return self._run(self._api(), args)
+            return self._run(self._api(context), args)
         except Exception as e:
             # Raised again as what Mistral expects, with the controller's
             # words (a bad spec, an unknown job or label...).

@@ -48,8 +48,8 @@ def _url_secrets(url):
 @dataclasses.dataclass
 class UploadTarget:
     """Where a build_image job's node uploads its image, and with what
-    token (the caller's own, or one of the controller's cloud; never the
-    cloud's credentials)."""
+    token (the caller's own, or one the controller minted for this upload
+    alone; never the cloud's credentials)."""
 
     endpoint: str
     token: str = dataclasses.field(default=None, repr=False)
@@ -59,6 +59,9 @@ class UploadTarget:
     max_bytes: int = None
     # The port the app listens on in the image ($PORT).
     port: int = None
+    # The image the controller created for the upload (minted token):
+    # the node fills it instead of creating one.
+    image_id: str = None
 
     def to_dict(self):
         return dataclasses.asdict(self)

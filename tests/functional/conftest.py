@@ -24,6 +24,11 @@ from buildfarm import states
 IMAGE = os.environ.get('BUILDFARM_TEST_IMAGE', 'buildfarm-worker:latest')
 CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt'
 GLANCE_URL = os.environ.get('BUILDFARM_TEST_GLANCE', 'http://127.0.0.1:19292')
+# tools/start-keystone.sh writes the ready file: its URL, its clouds.yaml.
+KEYSTONE_READY = os.environ.get('BUILDFARM_TEST_KEYSTONE_READY',
+                                '/tmp/keystone-ready')
+KEYSTONE_GLANCE_URL = os.environ.get('BUILDFARM_TEST_KEYSTONE_GLANCE',
+                                     'http://127.0.0.1:19293')
 # Shared by every test controller: the runtime image is saved once.
 RUNTIME_ARCHIVES = '/tmp/buildfarm-test-runtime-images'
 NODE_KEY = 'functional-test-node-key'
@@ -99,6 +104,50 @@ def glance():
     return openstack.connect(auth_type='none', image_endpoint_override=url)
 
 
+class Keystone:
+    """The test Keystone: ``url``, ``clouds_yaml`` (entries buildfarm-alice,
+    -bob, -oscar, -admin, -controller) and ``connect(cloud)``."""
+
+    def __init__(self, url, clouds_yaml):
+        self.url = url
+        self.clouds_yaml = clouds_yaml
+
+    def connect(self, cloud, **kwargs):
+        config = openstack.config.OpenStackConfig(
+            config_files=[self.clouds_yaml])
+        return openstack.connection.Connection(
+            config=config.get_one(cloud=cloud, **kwargs))
+
+
+@pytest.fixture(scope='session')
+def keystone():
+    """The Keystone that tools/start-keystone.sh starts."""
+    try:
+        with open(KEYSTONE_READY) as f:
+            url, clouds_yaml = f.read().split()[:2]
+        urllib.request.urlopen(url + '/v3', timeout=5)
+    except (OSError, ValueError) as e:
+        pytest.fail('No test Keystone (%s: %s): start it with '
+                    'tools/start-keystone.sh.' % (KEYSTONE_READY, e))
+    return Keystone(url, clouds_yaml)
+
+
+@pytest.fixture(scope='session')
+def keystone_glance(keystone):
+    """The Keystone-protected Glance (BUILDFARM_GLANCE_AUTH=keystone
+    tools/start-glance.sh), the image service of the test Keystone's
+    catalog: {'url', 'controller': a connection as the controller's
+    user (cloud buildfarm-controller)}."""
+    url = KEYSTONE_GLANCE_URL
+    try:
+        urllib.request.urlopen(url + '/healthcheck', timeout=5)
+    except OSError as e:
+        pytest.fail('No Keystone Glance at %s (%s): start it with '
+                    'BUILDFARM_GLANCE_AUTH=keystone tools/start-glance.sh.'
+                    % (url, e))
+    return {'url': url, 'controller': keystone.connect('buildfarm-controller')}
+
+
 @pytest.fixture(scope='session')
 def docker_client():
     client = docker.from_env()
@@ -167,6 +216,8 @@ def controller_conf(tmp_path, transport_url, controller_id, overrides=None):
     conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp_path,
                       'database')
     settings = {
+        # test_auth.py tests Keystone authentication.
+        (None, 'auth_strategy'): 'noauth',
         ('controller', 'driver'): 'docker',
         ('controller', 'controller_id'): controller_id,
         ('controller', 'log_dir'): str(tmp_path / 'logs'),
@@ -192,6 +243,7 @@ def write_config(path, transport_url, controller_id, extra=()):
     """A configuration file for buildfarm-controller and the CLI."""
     path.write_text('\n'.join([
         '[DEFAULT]', 'transport_url = %s' % transport_url,
+        'auth_strategy = noauth',
         '[database]', 'connection = sqlite:///%s/db.sqlite' % path.parent,
         '[controller]', 'driver = docker',
         'controller_id = %s' % controller_id,

@@ -24,6 +24,7 @@ def conf(tmp_path):
     conf.set_override('driver', 'fake', 'controller')
     conf.set_override('node_secret_key', NODE_KEY, 'controller')
     conf.set_override('monitor_interval', 3600, 'controller')
+    conf.set_override('auth_strategy', 'noauth')
     yield conf
     rpc.forget_transport(url)
 

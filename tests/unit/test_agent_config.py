@@ -20,7 +20,8 @@ JOB = {'id': 'job-1', 'kind': 'build_image', 'spec': {
     'env': {'A': '$HOME'}, 'secret_env': {'S': 'x'}, 'label': None,
     'image_name': 'app', 'language_pack': None, 'token': None},
     'upload': {'endpoint': 'http://glance:9292', 'token': 'tok',
-               'attempts': 3, 'max_bytes': 1024, 'port': 5000}}
+               'attempts': 3, 'max_bytes': 1024, 'port': 5000,
+               'image_id': None}}
 # What nodes.py and the drivers rendered for JOB before AgentConfig.
 RENDERED = (
     '[DEFAULT]\n'
@@ -40,7 +41,8 @@ RENDERED = (
     '"timeout": 60, "env": {"A": "$$HOME"}, "secret_env": {"S": "x"}, '
     '"label": null, "image_name": "app", "language_pack": null, '
     '"token": null}, "upload": {"endpoint": "http://glance:9292", '
-    '"token": "tok", "attempts": 3, "max_bytes": 1024, "port": 5000}}\n')
+    '"token": "tok", "attempts": 3, "max_bytes": 1024, "port": 5000, '
+    '"image_id": null}}\n')
 
 
 @pytest.fixture

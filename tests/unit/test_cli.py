@@ -2,8 +2,10 @@ import io
 
 import pytest
 
+from buildfarm.cli import auth
 from buildfarm.cli import common
 from buildfarm.cli import job
+from buildfarm.cli import run
 from buildfarm import exception
 from buildfarm import objects
 
@@ -105,3 +107,34 @@ def test_a_secret_and_its_file_cannot_both_be_given():
         _parser(job.SubmitBuild).parse_args([
             '--git-url', 'u', '--image-name', 'app', '--token', 't',
             '--token-file', '-'])
+
+
+def test_no_token_is_needed_from_a_noauth_configuration(conf, monkeypatch):
+    for name in ('OS_CLOUD', 'OS_AUTH_URL'):
+        monkeypatch.delenv(name, raising=False)
+    assert auth.token_source(conf) is None
+
+
+def test_a_keystone_configuration_without_a_cloud_says_what_to_give(
+        conf, monkeypatch):
+    for name in ('OS_CLOUD', 'OS_AUTH_URL'):
+        monkeypatch.delenv(name, raising=False)
+    conf.set_override('auth_strategy', 'keystone')
+    with pytest.raises(exception.NotAuthorized,
+                       match='--os-cloud NAME.*OS_CLOUD.*auth_strategy'):
+        auth.token_source(conf)
+
+
+def test_an_unknown_cloud_is_a_clear_error(conf, tmp_path, monkeypatch):
+    clouds = tmp_path / 'clouds.yaml'
+    clouds.write_text('clouds:\n  other:\n    auth:\n      auth_url: '
+                      'http://keystone.test/v3\n')
+    monkeypatch.setenv('OS_CLIENT_CONFIG_FILE', str(clouds))
+    with pytest.raises(exception.NotAuthorized, match='cloud nowhere'):
+        auth.token_source(conf, 'nowhere')
+
+
+def test_buildfarm_run_needs_no_keystone(conf, tmp_path):
+    conf.set_override('auth_strategy', 'keystone')
+    run.all_in_one(conf, 'local', str(tmp_path))
+    assert conf.auth_strategy == 'noauth'

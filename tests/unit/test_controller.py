@@ -14,6 +14,7 @@ import time
 import pytest
 
 from buildfarm.common import auth
+from buildfarm.common import context
 from buildfarm.common import rpc
 from buildfarm.common import seal
 from buildfarm.controller import rpcapi
@@ -168,7 +169,8 @@ def test_jobs_wait_in_order_at_max_nodes_and_say_why(controller, api):
 def test_pool_changes_survive_a_restart(conf):
     first = service.ControllerService(conf)
     first.start()
-    first.operators.pool_set('default', min_ready=0, max_nodes=3)
+    first.operators.pool_set(context.RequestContext(), 'default',
+                             min_ready=0, max_nodes=3)
     first.stop()
     second = service.ControllerService(conf)
     try:
@@ -478,7 +480,8 @@ def test_restart_keeps_running_jobs_on_live_nodes(conf):
             registered=True)} for a in asked)
         agent = _agent(second, node['id'])
         agent.report(job['id'], {'state': states.SUCCEEDED, 'exit_code': 0})
-        assert second.jobs.get_job(job['id'])['state'] == states.SUCCEEDED
+        shown = second.jobs.get_job(context.RequestContext(), job['id'])
+        assert shown['state'] == states.SUCCEEDED
         _wait(lambda: not client.containers.by_id)
     finally:
         second.stop()
@@ -679,4 +682,5 @@ def test_a_callback_is_kept_with_the_job_and_checked(controller, api,
         # Behind the schema, the submission itself checks it too.
         with pytest.raises(exception.InvalidJobSpec,
                            match='callback must be'):
-            controller.jobs.submit(spec, callback=bad)
+            controller.jobs.submit(context.RequestContext(), spec,
+                                   callback=bad)

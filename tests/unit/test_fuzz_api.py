@@ -32,6 +32,7 @@ def controller(tmp_path_factory):
     conf = config.load([], default_config_files=[])
     url = 'fake://fuzz-%s/' % uuid.uuid4().hex
     conf.set_override('transport_url', url)
+    conf.set_override('auth_strategy', 'noauth')
     conf.set_override('connection', 'sqlite:///%s/db.sqlite' % tmp,
                       'database')
     conf.set_override('log_dir', str(tmp / 'logs'), 'controller')

@@ -4,6 +4,7 @@ import types
 from mistral_lib import exceptions
 import pytest
 
+from buildfarm.common import rpc
 from buildfarm.mistral import actions
 from buildfarm import objects
 
@@ -71,7 +72,7 @@ class _API:
 
 def _run(action, monkeypatch, execution_id=JOB):
     api = _API()
-    monkeypatch.setattr(action, '_api', lambda: api)
+    monkeypatch.setattr(action, '_api', lambda context: api)
     context = types.SimpleNamespace(
         execution=types.SimpleNamespace(action_execution_id=execution_id),
         security=types.SimpleNamespace(auth_token=None))
@@ -130,3 +131,11 @@ def test_sync_given_as_text(sync, expected, monkeypatch):
     method, _, kwargs = calls[0]
     assert method == 'repo_job'
     assert ('callback' in kwargs) is not expected
+
+
+def test_the_calls_carry_the_token_of_the_security_context(monkeypatch):
+    monkeypatch.delenv(actions.CONFIG_FILE_VARIABLE, raising=False)
+    action = actions.JobStatusAction('job-1', transport_url='fake://m/')
+    assert action._api(_context('tok'))._context() == {'auth_token': 'tok'}
+    assert action._api(_context())._context() == {}
+    rpc.forget_transport('fake://m/')

@@ -14,7 +14,7 @@ BUILD = dict(jobspec.validate_build_image({
     'git_url': 'https://example.com/org/app.git', 'image_name': 'app',
     'token': 'tok'}), token=None)
 UPLOAD = {'endpoint': 'http://glance:9292', 'token': 'tok', 'attempts': 3,
-          'max_bytes': 1024, 'port': 8080}
+          'max_bytes': 1024, 'port': 8080, 'image_id': 'img-1'}
 
 
 def test_every_field_of_a_validated_spec_is_declared():

@@ -52,3 +52,21 @@ def test_get_client_takes_topic_and_timeout_from_the_configuration(conf):
     api = controller_rpcapi.get_client(conf)
     assert api.client.target.topic == 'another-controller'
     assert api.client.timeout == 7
+
+
+def test_calls_carry_the_token_in_their_context(conf):
+    tokens = iter(['first', 'renewed'])
+    api = controller_rpcapi.get_client(conf, token=lambda: next(tokens))
+    assert api._context() == {'auth_token': 'first'}
+    assert api._context() == {'auth_token': 'renewed'}
+    assert controller_rpcapi.get_client(conf)._context() == {}
+
+
+def test_list_jobs_asks_for_1_4_only_for_its_new_arguments(conf):
+    api = controller_rpcapi.get_client(conf)
+    asked = []
+    api._call = lambda method, version='1.0', **kw: asked.append(version)
+    api.list_jobs(state='queued')
+    api.list_jobs(all_projects=True)
+    api.list_jobs(marker='job-1')
+    assert asked == ['1.0', '1.4', '1.4']

@@ -6,6 +6,7 @@ import itertools
 import pytest
 import sqlalchemy as sa
 
+from buildfarm.common import context
 from buildfarm.controller import operators
 from buildfarm.db import models
 from buildfarm import exception
@@ -99,7 +100,7 @@ def test_a_hold_never_brings_back_a_node_being_deleted(store):
         return node
     store.get_node = read_then_deleted
     with pytest.raises(exception.NodeNotFound, match='being deleted'):
-        ops.node_hold('n', 60)
+        ops.node_hold(context.RequestContext(), 'n', 60)
     node = store.get_node('n')
     assert (node['state'], node['hold_until']) == (states.NODE_DELETING,
                                                    None)
@@ -115,6 +116,6 @@ def test_a_hold_holds_idle_nodes_and_marks_busy_ones(store, state, held):
     store.create_node('n', 'fake', 'default')
     _force(store, models.Node, 'n', state)
     ops = operators.Operators(store, pools=None, lifecycle=_Lifecycle())
-    view = ops.node_hold('n', 60)
+    view = ops.node_hold(context.RequestContext(), 'n', 60)
     assert view['state'] == held
     assert view['hold_until'] is not None

@@ -4,6 +4,7 @@ import inspect
 
 import pytest
 
+from buildfarm.controller import auth
 from buildfarm.controller import manager
 from buildfarm.controller import rpcapi
 from buildfarm.controller import schemas
@@ -31,17 +32,18 @@ def test_every_endpoint_has_its_schema_and_checks_it_first():
         name for name, _ in inspect.getmembers(rpcapi.ControllerAPI,
                                                inspect.isfunction)
         if not name.startswith('_'))
-    endpoints = manager.ControllerManager(None, None)
+    endpoints = manager.ControllerManager(None, None, auth.NoAuth())
     for name in _endpoints():
         schema = getattr(schemas, name)
         validation._Validator.check_schema(schema)
         # Under oslo.messaging's expected_exceptions (which does not say
-        # what it wraps), the schema's check, then the method.
-        checked, = [c.cell_contents for c in getattr(
+        # what it wraps), the policy's and the schema's checks, then the
+        # method.
+        wrapped, = [c.cell_contents for c in getattr(
             manager.ControllerManager, name).__closure__
             if hasattr(c.cell_contents, '__wrapped__')]
-        params = list(inspect.signature(checked.__wrapped__).parameters)[2:]
-        assert sorted(params) == sorted(schema['properties'])
+        params = list(inspect.signature(inspect.unwrap(wrapped)).parameters)
+        assert sorted(params[2:]) == sorted(schema['properties'])
         with pytest.raises(Exception) as e:
             getattr(endpoints, name)({}, unknown=1)
         assert isinstance(e.value.exc_info[1], exception.InvalidInput)
@@ -161,12 +163,13 @@ def test_the_endpoint_checks_before_anything_runs():
         def __getattr__(self, name):
             raise AssertionError('%s reached past the schema' % name)
 
-    endpoints = manager.ControllerManager(Recorder(), Recorder())
-    for call in (lambda: endpoints.pool_set({}, 'default', min_ready=0.5),
-                 lambda: endpoints.node_hold({}, 'x', '60'),
-                 lambda: endpoints.get_job({}, JOB, extra=1),
-                 lambda: endpoints.get_log({}, JOB, 0, 10, 'extra'),
-                 lambda: endpoints.get_job({}, JOB, job_id=JOB)):
+    endpoints = manager.ControllerManager(Recorder(), Recorder(),
+                                          auth.NoAuth())
+    for call in (lambda: endpoints.pool_set({}, label='default',
+                                            min_ready=0.5),
+                 lambda: endpoints.node_hold({}, node_id='x', seconds='60'),
+                 lambda: endpoints.get_job({}, job_id=JOB, extra=1),
+                 lambda: endpoints.get_log({}, offset=0)):
         with pytest.raises(Exception) as e:
             call()
         # oslo.messaging's expected_exceptions wraps what it expects.
@@ -175,11 +178,11 @@ def test_the_endpoint_checks_before_anything_runs():
 
 def test_none_for_an_optional_argument_is_as_if_not_given():
     class Operators:
-        def pool_set(self, label, min_ready=None, max_nodes=None):
+        def pool_set(self, context, label, min_ready=None, max_nodes=None):
             return (label, min_ready, max_nodes)
 
-    endpoints = manager.ControllerManager(None, Operators())
-    assert endpoints.pool_set({}, 'default', min_ready=None,
+    endpoints = manager.ControllerManager(None, Operators(), auth.NoAuth())
+    assert endpoints.pool_set({}, label='default', min_ready=None,
                               max_nodes=2) == ('default', None, 2)
 
 
