@@ -163,7 +163,8 @@ def test_operators_and_admins_can(farm, apis, git_server):
         assert api.pool_show('default')['max_nodes'] == max_nodes
         assert isinstance(api.node_list(), list)
         with pytest.raises(exception.NodeNotFound):
-            api.node_hold('no-such-node', 60)     # allowed, then not found
+            # Allowed, then not found.
+            api.node_hold('6f1e2a40-1b2c-4d3e-8f00-0123456789ab', 60)
         assert bobs['id'] in [j['id'] for j in
                               api.list_jobs(all_projects=True)]
         assert api.get_job(bobs['id'])['id'] == bobs['id']

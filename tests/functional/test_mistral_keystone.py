@@ -16,6 +16,8 @@ from buildfarm.db import api as db_api
 from buildfarm import states
 from tests.functional import conftest
 
+EXECUTION = '2b7c8f0e-5d4a-4e3b-9c21-0f1e2d3c4b5a'
+
 
 class _Mistral(http.server.ThreadingHTTPServer):
 
@@ -71,7 +73,7 @@ def test_callbacks_authenticate_with_the_clouds_keystone(
     store.upgrade()
     store.create_job('job-1', 'repo_job', 'default', {'git_url': 'x'},
                      str(tmp_path / 'job-1.log'),
-                     callback={'mistral_action_execution_id': 'aex-1'})
+                     callback={'mistral_action_execution_id': EXECUTION})
     store.transition_job('job-1', states.RUNNING)
     store.transition_job('job-1', states.SUCCEEDED, exit_code=0)
     sender = callbacks.MistralCallbacks(conf, store)
@@ -83,6 +85,6 @@ def test_callbacks_authenticate_with_the_clouds_keystone(
     finally:
         sender.stop()
     path, user, body = catalog_mistral.puts[-1]
-    assert path == '/v2/action_executions/aex-1'
+    assert path == '/v2/action_executions/' + EXECUTION
     assert user == 'buildfarm'
     assert body['state'] == 'SUCCESS'
