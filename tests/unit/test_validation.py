@@ -199,3 +199,14 @@ def test_is_uuid():
     assert validation.is_uuid(JOB)
     for bad in (JOB + '\n', '../x', 5, None, JOB[:-1]):
         assert not validation.is_uuid(bad)
+
+
+def test_a_caller_is_authorized_before_its_arguments_are_checked():
+    class Refusing:
+        def authorize(self, context, rule):
+            raise exception.NotAuthorized('No valid token.')
+
+    endpoints = manager.ControllerManager(None, None, Refusing())
+    with pytest.raises(Exception) as e:
+        endpoints.pool_set({}, label='default', min_ready=0.5)
+    assert isinstance(e.value.exc_info[1], exception.NotAuthorized)
