@@ -130,6 +130,10 @@ class Jobs:
         if job['state'] == states.QUEUED:
             self.lifecycle.cancel_queued(job)
         elif job['state'] == states.RUNNING:
+            node, why = self.lifecycle.node_of(job)
+            if node is None:
+                self.lifecycle.cancel_lost(job, why)
+                return self.get_job(job_id)
             self.memory.cancels.asked(job['node_id'])
             self.agents.cancel_job(job['node_id'], job_id)
             self.logs.note(job_id, 'cancel requested')
