@@ -138,13 +138,18 @@ class ListJobs(lister.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--state', help='only jobs in this state')
-        parser.add_argument('--limit', type=int, default=50,
-                            help='at most this many jobs (default 50)')
+        parser.add_argument('--limit', type=int,
+                            help='at most this many jobs (default 100, '
+                                 'at most 1000)')
+        parser.add_argument('--marker', metavar='JOB_ID',
+                            help='the jobs after this one (the last of '
+                                 'the previous page)')
         return parser
 
     def take_action(self, parsed_args):
         jobs = rpcapi.get_client(self.app.conf).list_jobs(
-            state=parsed_args.state, limit=parsed_args.limit)
+            state=parsed_args.state, limit=parsed_args.limit,
+            marker=parsed_args.marker)
         columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
                    'created_at')
         rows = [tuple(dict(j, **j['spec']).get(c) for c in columns)

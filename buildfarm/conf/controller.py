@@ -111,7 +111,8 @@ opts = [
                help='Days a finished job (its row and its log) is kept '
                     'after it ended; 0 keeps jobs forever. A job whose '
                     'Mistral callback is still due is kept until it is '
-                    'sent.'),
+                    'sent. Rows of deleted nodes are kept as long (a day '
+                    'when only max_finished_jobs is set).'),
     cfg.IntOpt('max_finished_jobs', default=0, min=0,
                help='Most finished jobs kept (the newest; older ones and '
                     'their logs are deleted); 0 for no limit. Queued and '

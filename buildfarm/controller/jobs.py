@@ -11,6 +11,9 @@ from buildfarm import jobspec
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
+# Jobs a list gives without a limit, and at most.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 
 
 class Jobs:
@@ -29,7 +32,9 @@ class Jobs:
         self.lifecycle = lifecycle
 
     def submit(self, spec, idempotency_key=None, kind=jobspec.REPO_JOB,
-               callback=None):
+               callback=None, project_id=None):
+        """``project_id``: the caller's project (None without
+        authentication)."""
         spec = jobspec.validate(kind, spec)
         self._check_callback(callback)
         if kind == jobspec.BUILD_IMAGE:
@@ -43,11 +48,23 @@ class Jobs:
                 'image has no runtime image archive. Use a label of the '
                 'docker driver.' % (label.name, label.driver))
         self._check_local_repo(spec['git_url'])
+        if self._queue_full(project_id):
+            # Submitting again with a key already used is no new job.
+            existing = idempotency_key and self.store.find_job_by_key(
+                idempotency_key)
+            if existing and existing['project_id'] == project_id:
+                return self._view(existing)
+            raise exception.QueueFull(
+                'Project %s has %d jobs queued, the most this controller '
+                'takes ([controller] max_queued_jobs_per_project); submit '
+                'again once some have started.' % (
+                    project_id or '(none: no authentication)',
+                    self.conf.controller.max_queued_jobs_per_project))
         job_id = str(uuid.uuid4())
         job = self.store.create_job(
             job_id, kind, label.name, jobspec.stored_spec(spec),
             self.logs.path(job_id), idempotency_key=idempotency_key,
-            callback=callback)
+            callback=callback, project_id=project_id)
         if job['id'] != job_id:
             LOG.info('Job %s returned again for its idempotency key.',
                      job['id'])
@@ -58,6 +75,10 @@ class Jobs:
                  job['spec']['git_url'])
         self.lifecycle.wake()
         return self._view(job)
+
+    def _queue_full(self, project_id):
+        cap = self.conf.controller.max_queued_jobs_per_project
+        return cap and self.store.queued_count(project_id) >= cap
 
     def _check_callback(self, callback):
         if callback is None:
@@ -113,11 +134,25 @@ class Jobs:
     def get_job(self, job_id):
         return self._view(self.store.get_job(job_id))
 
-    def list_jobs(self, state=None, limit=None):
+    def list_jobs(self, state=None, limit=None, marker=None):
+        """Jobs newest first: ``limit`` of them (DEFAULT_LIMIT without
+        one, MAX_LIMIT at most), after the job ``marker`` (the id of the
+        last job of the previous page)."""
+        if limit is None:
+            limit = DEFAULT_LIMIT
+        elif not isinstance(limit, int) or isinstance(limit, bool) or (
+                limit < 1):
+            raise exception.BuildfarmError(
+                'limit: a whole number from 1 (at most %d are listed), got '
+                '%r.' % (MAX_LIMIT, limit))
+        if marker is not None and not isinstance(marker, str):
+            raise exception.BuildfarmError(
+                'marker: the id of a job, got %r.' % (marker,))
         wanted = [state] if isinstance(state, str) else state
+        limit = min(limit, MAX_LIMIT)
         counts = self._live_counts()
         return [self._view(j, counts)
-                for j in self.store.list_jobs(wanted, limit)]
+                for j in self.store.list_jobs(wanted, limit, marker)]
 
     def get_log(self, job_id, offset=0, length=65536):
         job = self.store.get_job(job_id)

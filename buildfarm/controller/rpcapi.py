@@ -91,8 +91,14 @@ class ControllerAPI:
     def get_job(self, job_id):
         return self._call('get_job', job_id=job_id)
 
-    def list_jobs(self, state=None, limit=None):
-        return self._call('list_jobs', state=state, limit=limit)
+    def list_jobs(self, state=None, limit=None, marker=None):
+        """Jobs newest first, ``limit`` of them (100 without one, 1000 at
+        most); the next page is after ``marker``, the id of the last job
+        of this one."""
+        if marker is None:
+            return self._call('list_jobs', state=state, limit=limit)
+        return self._call('list_jobs', '1.4', state=state, limit=limit,
+                          marker=marker)
 
     def cancel_job(self, job_id):
         return self._call('cancel_job', job_id=job_id)
