@@ -91,15 +91,15 @@ opts = [
     cfg.IntOpt('rpc_timeout', default=30, min=1,
                help='Seconds a caller waits for the controller to answer '
                     'a query.'),
-    cfg.IntOpt('reconcile_interval', default=60, min=1,
-               help='Seconds between two passes of the reconciler, which '
-                    'repairs what a failed write or a crash left half '
-                    'done: a running job whose node no longer runs it is '
-                    'retried (or ends in error once max_attempts are '
-                    'used), a queued job is freed from a node that is '
-                    'gone, a node whose job ended is released. A running '
-                    'job is repaired on its second sighting, so within '
-                    'two intervals. It also runs at start.'),
+    cfg.IntOpt('reconcile_interval', default=60, min=2,
+               help='Seconds within which the reconciler repairs what a '
+                    'failed write or a crash left half done: a running '
+                    'job whose node no longer runs it is retried (or ends '
+                    'in error once max_attempts are used), a queued job '
+                    'is freed from a node that is gone, a node whose job '
+                    'ended is released. It looks twice an interval (a '
+                    'running job is repaired when seen a second time '
+                    'unchanged), and at start.'),
     cfg.IntOpt('max_log_bytes_per_job', default=20 * 1024 * 1024,
                min=1024,
                help='Bytes of a job\'s log the controller stores (all '

@@ -3,7 +3,7 @@
 Job and node rows change one write at a time (see the order documented
 in lifecycle.py, scheduler.py and agents.py). Each sequence is ordered so
 that stopping between two of its writes leaves one of the states below,
-which the reconciler finds and repairs, at start and then every
+which the reconciler finds and repairs, at start and then twice every
 ``[controller] reconcile_interval``:
 
 - a running job that no node in use (or held) runs: retried on a fresh
@@ -18,8 +18,9 @@ which the reconciler finds and repairs, at start and then every
 
 While the controller serves, a running job may be without its node for a
 moment (a node's registration marks the job running, then the node in
-use), so such a job is repaired on its second sighting, unchanged; at
-start nothing is under way and it is repaired at once.
+use), so such a job is repaired on its second sighting, unchanged (so
+within one interval); at start nothing is under way and it is repaired
+at once.
 """
 
 import logging

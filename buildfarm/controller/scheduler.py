@@ -5,9 +5,9 @@ label, boots nodes so that each pool has its ``min_ready`` idle nodes
 plus one per waiting job (up to ``max_nodes``), and, every
 ``monitor_interval``, has the watchdog look at every live node and the
 lifecycle act on what it found; every ``reap_interval`` it reaps leaked
-nodes; every ``reconcile_interval`` the reconciler repairs what a failed
-write left half done; every ``prune_interval`` finished jobs past their
-retention go. At start it makes the stored state true again
+nodes; twice every ``reconcile_interval`` the reconciler repairs what a
+failed write left half done; every ``prune_interval`` finished jobs past
+their retention go. At start it makes the stored state true again
 (``reconcile``).
 """
 
@@ -71,7 +71,7 @@ class Scheduler:
         ctrl = self.conf.controller
         while not self._stop.is_set():
             self._wake.wait(min(ctrl.monitor_interval,
-                                ctrl.reconcile_interval))
+                                ctrl.reconcile_interval / 2))
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -89,9 +89,12 @@ class Scheduler:
         for failure in self.nodes.boot_failures():
             self.lifecycle.boot_failed(failure.label, failure.reason,
                                        failure.quota)
-        if force or now - self._last_reconcile >= ctrl.reconcile_interval:
+        # Twice an interval: what it repairs on a second sighting is
+        # repaired within one.
+        if force or (now - self._last_reconcile >=
+                     ctrl.reconcile_interval / 2):
             self._last_reconcile = now
-            self.reconciler.run()
+            self._housekeeping('reconciliation', self.reconciler.run)
         self._dispatch_and_boot()
         if force or now - self._last_monitor >= ctrl.monitor_interval:
             self._last_monitor = now
@@ -100,9 +103,20 @@ class Scheduler:
             self._last_reap = now
             self.metrics.reaped.inc(self.nodes.reap())
         if force or now - self._last_prune >= ctrl.prune_interval:
-            # After a full batch, the next pass takes another.
-            if not self.pruner.prune():
-                self._last_prune = now
+            self._last_prune = now
+            if self._housekeeping('pruning', self.pruner.prune):
+                self._last_prune = 0.0  # more waiting: at the next pass
+
+    @staticmethod
+    def _housekeeping(what, work):
+        """Do ``work``; its failure (a database error, say) is logged and
+        holds up neither dispatch nor the watchdog."""
+        try:
+            return work()
+        except Exception:
+            LOG.exception('The %s failed; it runs again at its next turn.',
+                          what)
+            return None
 
     # Restarts
 

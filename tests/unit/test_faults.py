@@ -66,12 +66,13 @@ class _FailOnce:
         if self.armed and self.fired is None and self.matches(
                 statement, parameters):
             self.fired = statement
+            self.fired_at = time.monotonic()
             raise sqlite3.OperationalError('database is locked')
 
 
 @pytest.fixture
 def faulty(conf):
-    conf.set_override('reconcile_interval', 1, 'controller')
+    conf.set_override('reconcile_interval', 2, 'controller')
     conf.set_override('monitor_interval', 1, 'controller')
     return conf
 
@@ -212,6 +213,8 @@ def test_a_job_lost_on_its_last_attempt_ends_saying_why(
     try:
         job = _run_until_done(controller, api, agents, _submit(api))
         assert job['state'] == states.ERROR
+        # Within the reconcile interval (and the test's polling).
+        assert time.monotonic() - fault.fired_at < 2 + 1
         assert job['reason'].startswith('node_failure: its node ')
         assert 'the controller lost track of the job' in job['reason']
         assert '(after 1 attempts)' in job['reason']
