@@ -9,10 +9,12 @@ reconciler.
 A job and its node change in separate writes, any of which may fail (a
 locked database, a crash). The order of each sequence leaves, when it
 stops half way, a state the reconciler repairs (see reconciler.py):
-starting marks the node in use and then the job running; ending marks
-the job ended and then releases its node; a failed node is destroyed and
-then its job retried. Log notes are best effort and come after the
-writes that decide anything.
+starting a job on an idle node marks the node in use, then the job
+running (scheduler._dispatch); on the node booted for it, the job
+running, then the node in use (agents._register); ending marks the job
+ended, then releases its node; a failed node is destroyed, then its job
+retried. Log notes are best effort and come after the writes that
+decide anything.
 """
 
 import logging
