@@ -269,3 +269,25 @@ def test_a_restart_repairs_what_the_old_process_left_half_done(conf):
         assert second.store.get_job(queued['id'])['node_id'] != gone
     finally:
         second.stop()
+
+
+def test_a_boot_whose_container_id_was_never_stored_is_given_up(
+        faulty, monkeypatch):
+    faulty.set_override('boot_timeout', 1, 'controller')
+    controller, api, agents, fault = _start(faulty, 'node booted',
+                                            monkeypatch, False)
+    try:
+        job = _submit(api)
+        lost = _wait(lambda: fault.fired and controller.store.live_nodes())
+        assert lost[0]['external_id'] is None
+        agents.registered.add(lost[0]['id'])   # its agent never comes up
+        _wait(lambda: controller.store.get_node(lost[0]['id'])['state'] == (
+            states.NODE_DELETED))
+        # Its container went too, found by its node id.
+        assert all(c.labels[base.NODE_LABEL] != lost[0]['id']
+                   for c in _containers(controller).values())
+        job = _run_until_done(controller, api, agents, job)
+        assert job['state'] == states.SUCCEEDED
+        _no_node_left(controller, api)
+    finally:
+        controller.stop()
