@@ -42,6 +42,10 @@ class JobNotFound(BuildfarmError):
     """No such job."""
 
 
+class QueueFull(BuildfarmError):
+    """The project has as many jobs queued as the controller takes."""
+
+
 class NodeBootError(BuildfarmError):
     """The node could not be booted."""
 

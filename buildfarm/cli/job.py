@@ -190,8 +190,12 @@ class ListJobs(ControllerLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--state', help='only jobs in this state')
-        parser.add_argument('--limit', type=int, default=50,
-                            help='at most this many jobs (default 50)')
+        parser.add_argument('--limit', type=int,
+                            help='at most this many jobs (default 100, '
+                                 'at most 1000)')
+        parser.add_argument('--marker', metavar='JOB_ID',
+                            help='the jobs after this one (the last of '
+                                 'the previous page)')
         parser.add_argument('--all-projects', action='store_true',
                             help='the jobs of every project, not only of '
                                  'the token\'s (admins and operators)')
@@ -200,6 +204,7 @@ class ListJobs(ControllerLister):
     def take_action(self, parsed_args):
         jobs = self.app.client().list_jobs(
             state=parsed_args.state, limit=parsed_args.limit,
+            marker=parsed_args.marker,
             all_projects=parsed_args.all_projects)
         columns = ('id', 'state', 'exit_code', 'git_url', 'ref', 'cmd',
                    'project_id', 'created_at')

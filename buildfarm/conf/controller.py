@@ -91,6 +91,41 @@ opts = [
     cfg.IntOpt('rpc_timeout', default=30, min=1,
                help='Seconds a caller waits for the controller to answer '
                     'a query.'),
+    cfg.IntOpt('reconcile_interval', default=60, min=2,
+               help='Seconds within which the reconciler repairs what a '
+                    'failed write or a crash left half done: a running '
+                    'job whose node no longer runs it is retried (or ends '
+                    'in error once max_attempts are used), a queued job '
+                    'is freed from a node that is gone, a node whose job '
+                    'ended is released. It looks twice an interval (a '
+                    'running job is repaired when seen a second time '
+                    'unchanged), and at start.'),
+    cfg.IntOpt('max_log_bytes_per_job', default=20 * 1024 * 1024,
+               min=1024,
+               help='Bytes of a job\'s log the controller stores (all '
+                    'attempts, its own notes included); past it the log '
+                    'ends with one "log truncated" line. Keep it above '
+                    '[agent] max_log_bytes, which agents cap their output '
+                    'at.'),
+    cfg.IntOpt('job_retention_days', default=0, min=0,
+               help='Days a finished job (its row and its log) is kept '
+                    'after it ended; 0 keeps jobs forever. A job whose '
+                    'Mistral callback is still due is kept until it is '
+                    'sent. Rows of deleted nodes are kept as long (a day '
+                    'when only max_finished_jobs is set).'),
+    cfg.IntOpt('max_finished_jobs', default=0, min=0,
+               help='Most finished jobs kept (the newest; older ones and '
+                    'their logs are deleted); 0 for no limit. Queued and '
+                    'running jobs never count.'),
+    cfg.IntOpt('prune_interval', default=300, min=1,
+               help='Seconds between two prunings of finished jobs (see '
+                    'job_retention_days and max_finished_jobs). A backlog '
+                    'is deleted in batches, one per control-loop pass.'),
+    cfg.IntOpt('max_queued_jobs_per_project', default=0, min=0,
+               help='Most jobs a project may have queued at once; a '
+                    'submission past it is refused. 0 for no limit. '
+                    'Without authentication (noauth) all callers count '
+                    'as one project.'),
 ]
 
 

@@ -114,7 +114,9 @@ class AgentCallbacks:
                 self.lifecycle.wake()
             return {'job_id': None}
         # The job first: a node in use beside a job still queued would
-        # look to the control loop like a job without a node.
+        # look to the control loop like a job without a node. Stopped
+        # between the two (a failed write), the job runs on a node still
+        # booting: the reconciler destroys the node and retries the job.
         job = self.store.get_job(node['job_id'])
         if not self.lifecycle.start(job, dict(node, **values),
                                     send=job_id != job['id']):
@@ -159,6 +161,10 @@ class AgentCallbacks:
             timings['report'] = max(0.0, (
                 db_api.utcnow() - started).total_seconds() - sum(
                 timings.values()))
+        # The job ends first, then its node goes. A failed write raises
+        # to the agent, which sends the report again; stopped between the
+        # two, the node is in use beside an ended job, and the watchdog or
+        # the reconciler releases it.
         ended = self.lifecycle.end(
             job_id, report.state, [states.RUNNING],
             exit_code=report.exit_code, commit=report.commit,

@@ -14,6 +14,9 @@ from buildfarm.policies import jobs as job_policy
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
+# Jobs a list gives without a limit, and at most.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 
 
 class Jobs:
@@ -58,6 +61,18 @@ class Jobs:
                 'image has no runtime image archive. Use a label of the '
                 'docker driver.' % (label.name, label.driver))
         self._check_local_repo(spec['git_url'])
+        if self._queue_full(context.project_id):
+            # Submitting again with a key already used is no new job.
+            existing = idempotency_key and self.store.find_job_by_key(
+                idempotency_key)
+            if existing and existing['project_id'] == context.project_id:
+                return self._view(existing)
+            raise exception.QueueFull(
+                'Project %s has %d jobs queued, the most this controller '
+                'takes ([controller] max_queued_jobs_per_project); submit '
+                'again once some have started.' % (
+                    context.project_id or '(none: no authentication)',
+                    self.conf.controller.max_queued_jobs_per_project))
         job_id = str(uuid.uuid4())
         job = self.store.create_job(
             job_id, kind, label.name, jobspec.stored_spec(spec),
@@ -78,6 +93,10 @@ class Jobs:
                  job['spec']['git_url'])
         self.lifecycle.wake()
         return self._view(job)
+
+    def _queue_full(self, project_id):
+        cap = self.conf.controller.max_queued_jobs_per_project
+        return cap and self.store.queued_count(project_id) >= cap
 
     def _check_callback(self, callback):
         if callback is None:
@@ -144,7 +163,18 @@ class Jobs:
             raise exception.Forbidden(
                 'all_projects: only admins and operators (policy %s) list '
                 'the jobs of every project.' % job_policy.ALL_PROJECTS)
+        if limit is None:
+            limit = DEFAULT_LIMIT
+        elif not isinstance(limit, int) or isinstance(limit, bool) or (
+                limit < 1):
+            raise exception.BuildfarmError(
+                'limit: a whole number from 1 (at most %d are listed), got '
+                '%r.' % (MAX_LIMIT, limit))
+        if marker is not None and not isinstance(marker, str):
+            raise exception.BuildfarmError(
+                'marker: the id of a job, got %r.' % (marker,))
         wanted = [state] if isinstance(state, str) else state
+        limit = min(limit, MAX_LIMIT)
         counts = self._live_counts()
         return [self._view(j, counts)
                 for j in self.store.list_jobs(
@@ -163,6 +193,10 @@ class Jobs:
         if job['state'] == states.QUEUED:
             self.lifecycle.cancel_queued(job)
         elif job['state'] == states.RUNNING:
+            node, why = self.lifecycle.node_of(job)
+            if node is None:
+                self.lifecycle.cancel_lost(job, why)
+                return self.get_job(context, job_id)
             self.memory.cancels.asked(job['node_id'])
             self.agents.cancel_job(job['node_id'], job_id)
             self.logs.note(job_id, 'cancel requested')

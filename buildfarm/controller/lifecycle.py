@@ -3,7 +3,18 @@ retrying it after its node failed, and releasing or destroying nodes.
 
 Every job and node state change the controller makes goes through here
 (and through db.api's transitions), whoever noticed the need: the caller
-API, the agents' messages, the scheduler or the watchdog's findings.
+API, the agents' messages, the scheduler, the watchdog's findings or the
+reconciler.
+
+A job and its node change in separate writes, any of which may fail (a
+locked database, a crash). The order of each sequence leaves, when it
+stops half way, a state the reconciler repairs (see reconciler.py):
+starting a job on an idle node marks the node in use, then the job
+running (scheduler._dispatch); on the node booted for it, the job
+running, then the node in use (agents._register); ending marks the job
+ended, then releases its node; a failed node is destroyed, then its job
+retried. Log notes are best effort and come after the writes that
+decide anything.
 """
 
 import logging
@@ -80,8 +91,17 @@ class Lifecycle:
         message = self.job_message(job)
         if message is None:
             self.release(node_id)
-        else:
+            return
+        try:
             self.agents.run_job(node_id, message)
+        except Exception as e:
+            # Not waiting for the run deadline: the job gets another node.
+            LOG.warning('Job %s could not be sent to node %s: %s',
+                        job['id'], node_id, e)
+            node = self.store.get_node(node_id)
+            if node is not None:
+                self.node_failed(node, 'the job could not be sent to node '
+                                 '%s: %s' % (node_id, e))
 
     # Ending and retrying
 
@@ -155,6 +175,8 @@ class Lifecycle:
     def node_failed(self, node, reason):
         """The node is dead or untrusted: destroy it; retry its job."""
         job_id = node['job_id']
+        # The node first: stopped between the two, the job is running
+        # without its node, which the reconciler retries.
         self.nodes.destroy(node['id'])
         self.memory.cancels.forget(node['id'])
         if not job_id:
@@ -164,6 +186,10 @@ class Lifecycle:
             return
         self.metrics.node_failures.labels(node['label']).inc()
         LOG.warning('Job %s: %s', job_id, reason)
+        self._retry_or_end(job, reason)
+
+    def _retry_or_end(self, job, reason):
+        job_id = job['id']
         if job['attempt'] < self.conf.controller.max_attempts:
             if self.requeue(job_id, 'attempt %d failed: %s'
                             % (job['attempt'], reason)):
@@ -173,6 +199,42 @@ class Lifecycle:
         self.end(job_id, states.ERROR, [states.RUNNING], reason=(
             'node_failure: %s (after %d attempts)' % (reason,
                                                       job['attempt'])))
+
+    def node_of(self, job):
+        """(node, None): the node in use (or held) that runs the running
+        ``job``; (None, why) if none does."""
+        node_id = job['node_id']
+        node = node_id and self.store.get_node(node_id)
+        if not node:
+            return None, 'its node %s is gone' % node_id
+        if node['job_id'] != job['id']:
+            return None, 'its node %s serves another job' % node_id
+        if node['state'] not in (states.NODE_IN_USE, states.NODE_HELD):
+            return None, 'its node %s is %s' % (node_id, node['state'])
+        return node, None
+
+    def lost(self, job, why):
+        """A running job that no node runs (``why``, from node_of): a
+        write failed or the controller stopped while handing it over or
+        taking its report. Its node goes if it still lives; the job is
+        retried, or ends in error after max_attempts."""
+        self._drop_node_of(job)
+        self._retry_or_end(job, '%s (the controller lost track of the '
+                           'job: a write failed or it restarted)' % why)
+
+    def cancel_lost(self, job, why):
+        """Cancel a running job that no node runs: it ends now."""
+        if self.end(job['id'], states.CANCELLED, [states.RUNNING], reason=(
+                'Cancelled by request; %s.' % why)):
+            self._drop_node_of(job)
+
+    def _drop_node_of(self, job):
+        """Destroy the job's node if it still lives for the job (booting
+        for it, say)."""
+        node = job['node_id'] and self.store.get_node(job['node_id'])
+        if node and node['job_id'] == job['id'] and (
+                node['state'] in states.NODE_LIVE):
+            self.nodes.destroy(node['id'])
 
     def boot_failed(self, label, reason, quota):
         """A node of ``label`` did not come up: pause boots for a while;

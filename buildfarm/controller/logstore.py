@@ -1,19 +1,28 @@
-"""Job logs on the controller's disk, one file a job, written in order."""
+"""Job logs on the controller's disk, one file a job, written in order.
 
+Writing a log is best effort: a full or failing disk (ENOSPC, EIO) loses
+log lines, logged as a warning, and never the job's state or report.
+"""
+
+import logging
 import os
 import threading
 
+LOG = logging.getLogger(__name__)
 
 # Chunks kept waiting for an earlier one: agents send in order and resend
 # what was not acknowledged, so more would only be a node filling memory.
 MAX_AHEAD = 64
+TRUNCATED = ('\n[buildfarm] log truncated: the controller keeps at most %d '
+             'bytes of a job\'s log ([controller] max_log_bytes_per_job)\n')
 
 
 class LogStore:
 
     def __init__(self, directory, max_bytes=None):
-        """``max_bytes``: chunks past this size of a job's log are
-        dropped (agents cap their output; a hostile node may not)."""
+        """``max_bytes``: what is written past this size of a job's log
+        (chunks and notes alike) is dropped, leaving one "log truncated"
+        line (agents cap their output; a hostile node may not)."""
         self.directory = directory
         self.max_bytes = max_bytes
         os.makedirs(directory, mode=0o750, exist_ok=True)
@@ -25,14 +34,23 @@ class LogStore:
         return os.path.join(self.directory, '%s.log' % job_id)
 
     def _write(self, job_id, text):
-        with open(self.path(job_id), 'a', encoding='utf-8') as f:
-            f.write(text)
-
-    def _full(self, job_id):
+        """Append ``text`` within the cap; False if the disk failed."""
+        data = text.encode('utf-8')
         try:
-            return self.max_bytes is not None and os.path.getsize(
-                self.path(job_id)) >= self.max_bytes
-        except OSError:
+            with open(self.path(job_id), 'ab') as f:
+                size = os.fstat(f.fileno()).st_size
+                cap = self.max_bytes
+                if cap is not None and size + len(data) > cap:
+                    if size > cap:
+                        return True  # truncated already: the line is there
+                    # What fits, not splitting a character, then the line.
+                    head = data[:cap - size].decode('utf-8', 'ignore')
+                    data = (head + TRUNCATED % cap).encode('utf-8')
+                f.write(data)
+            return True
+        except OSError as e:
+            LOG.warning('Job %s: %d bytes of its log are lost: cannot write '
+                        '%s (%s).', job_id, len(data), self.path(job_id), e)
             return False
 
     def _seq_path(self, job_id):
@@ -50,7 +68,9 @@ class LogStore:
 
     def append(self, job_id, seq, text):
         """Store chunk ``seq``; chunks are written in sequence order and a
-        chunk seen twice (a resend) is written once."""
+        chunk seen twice (a resend) is written once. A chunk the disk
+        refuses is lost, not retried: the agent's report must not wait
+        behind it."""
         with self._lock:
             expected = self._expected(job_id)
             if not expected <= seq < expected + MAX_AHEAD:
@@ -58,16 +78,20 @@ class LogStore:
             pending = self._pending.setdefault(job_id, {})
             pending[seq] = text
             while expected in pending:
-                text = pending.pop(expected)
-                if not self._full(job_id):
-                    self._write(job_id, text)
+                self._write(job_id, pending.pop(expected))
                 expected += 1
             self._next_seq[job_id] = expected
-            with open(self._seq_path(job_id), 'w') as f:
-                f.write(str(expected))
+            try:
+                with open(self._seq_path(job_id), 'w') as f:
+                    f.write(str(expected))
+            except OSError as e:
+                # Only a restart needs it: chunks resent then are dropped
+                # or written twice.
+                LOG.warning('Job %s: cannot record its next log chunk '
+                            '(%s).', job_id, e)
 
     def note(self, job_id, text):
-        """A line from the controller itself."""
+        """A line from the controller itself (best effort)."""
         with self._lock:
             self._write(job_id, '[buildfarm] %s\n' % text)
 
@@ -77,10 +101,27 @@ class LogStore:
         with self._lock:
             self._next_seq.pop(job_id, None)
             self._pending.pop(job_id, None)
-            try:
-                os.unlink(self._seq_path(job_id))
-            except FileNotFoundError:
-                pass
+            self._unlink(self._seq_path(job_id))
+
+    def delete(self, job_id):
+        """Remove the job's log (the job is pruned); False if it could
+        not be removed."""
+        with self._lock:
+            self._next_seq.pop(job_id, None)
+            self._pending.pop(job_id, None)
+            return (self._unlink(self._seq_path(job_id)) and
+                    self._unlink(self.path(job_id)))
+
+    @staticmethod
+    def _unlink(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            LOG.warning('Cannot remove %s: %s', path, e)
+            return False
+        return True
 
     def read(self, job_id, offset, length):
         """Return (text, next_offset, at_end) from byte ``offset``."""

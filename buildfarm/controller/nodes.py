@@ -154,11 +154,17 @@ class NodeKeeper:
             if node_id in self._deleting:
                 return True
             self._deleting.add(node_id)
-        node = self.store.transition_node(node_id, states.NODE_DELETING,
-                                          from_states)
-        if node is None:  # gone already, or moved on
-            with self._lock:
-                self._deleting.discard(node_id)
+        node = None
+        try:
+            node = self.store.transition_node(
+                node_id, states.NODE_DELETING, from_states)
+        finally:
+            # Gone already, moved on, or the write failed (the next call
+            # tries again).
+            if node is None:
+                with self._lock:
+                    self._deleting.discard(node_id)
+        if node is None:
             return False
         try:
             self._deleter.submit(self._delete, node)

@@ -107,9 +107,10 @@ class ControllerAPI:
 
     def list_jobs(self, state=None, limit=None, marker=None,
                   all_projects=False):
-        """Jobs of the caller's project, newest first, after the job
-        ``marker``; with ``all_projects`` (operators), of every project.
-        """
+        """Jobs of the caller's project, newest first: ``limit`` of them
+        (100 without one, 1000 at most) after the job ``marker`` (the id
+        of the last job of the previous page); with ``all_projects``
+        (operators), of every project."""
         if marker is None and not all_projects:
             return self._call('list_jobs', state=state, limit=limit)
         return self._call('list_jobs', '1.4', state=state, limit=limit,

@@ -5,13 +5,18 @@ label, boots nodes so that each pool has its ``min_ready`` idle nodes
 plus one per waiting job (up to ``max_nodes``), and, every
 ``monitor_interval``, has the watchdog look at every live node and the
 lifecycle act on what it found; every ``reap_interval`` it reaps leaked
-nodes. At start it makes the stored state true again (``reconcile``).
+nodes; twice every ``reconcile_interval`` the reconciler repairs what a
+failed write left half done; every ``prune_interval`` finished jobs past
+their retention go. At start it makes the stored state true again
+(``reconcile``).
 """
 
 import logging
 import threading
 import time
 
+from buildfarm.controller import reconciler as reconciler_mod
+from buildfarm.controller import retention
 from buildfarm.controller import watchdog as watchdog_mod
 from buildfarm.db import api as db_api
 from buildfarm.drivers import base
@@ -36,12 +41,16 @@ class Scheduler:
         self.memory = memory
         self.metrics = metrics
         self.watchdog = watchdog_mod.Watchdog(conf)
+        self.reconciler = reconciler_mod.Reconciler(conf, store, pools,
+                                                    nodes, lifecycle)
+        self.pruner = retention.Pruner(conf, store, lifecycle.logs)
         self.persistent_key = persistent_key
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._loop = threading.Thread(target=self._control_loop,
                                       name='control-loop', daemon=True)
-        self._last_monitor = self._last_reap = 0.0
+        self._last_monitor = self._last_reap = self._last_prune = 0.0
+        self._last_reconcile = time.monotonic()
 
     def start(self):
         self.reconcile()
@@ -59,8 +68,10 @@ class Scheduler:
         self._wake.set()
 
     def _control_loop(self):
+        ctrl = self.conf.controller
         while not self._stop.is_set():
-            self._wake.wait(self.conf.controller.monitor_interval)
+            self._wake.wait(min(ctrl.monitor_interval,
+                                ctrl.reconcile_interval / 2))
             self._wake.clear()
             if self._stop.is_set():
                 break
@@ -71,19 +82,41 @@ class Scheduler:
 
     def tick(self, force=False):
         """One pass: boot failures, dispatch, boot, and (when due, or
-        with ``force``) check the nodes and reap leaks."""
+        with ``force``) reconcile, check the nodes, reap leaks and
+        prune."""
         now = time.monotonic()
+        ctrl = self.conf.controller
         for failure in self.nodes.boot_failures():
             self.lifecycle.boot_failed(failure.label, failure.reason,
                                        failure.quota)
+        # Twice an interval: what it repairs on a second sighting is
+        # repaired within one.
+        if force or (now - self._last_reconcile >=
+                     ctrl.reconcile_interval / 2):
+            self._last_reconcile = now
+            self._housekeeping('reconciliation', self.reconciler.run)
         self._dispatch_and_boot()
-        ctrl = self.conf.controller
         if force or now - self._last_monitor >= ctrl.monitor_interval:
             self._last_monitor = now
             self.check_nodes()
         if force or now - self._last_reap >= ctrl.reap_interval:
             self._last_reap = now
             self.metrics.reaped.inc(self.nodes.reap())
+        if force or now - self._last_prune >= ctrl.prune_interval:
+            self._last_prune = now
+            if self._housekeeping('pruning', self.pruner.prune):
+                self._last_prune = 0.0  # more waiting: at the next pass
+
+    @staticmethod
+    def _housekeeping(what, work):
+        """Do ``work``; its failure (a database error, say) is logged and
+        holds up neither dispatch nor the watchdog."""
+        try:
+            return work()
+        except Exception:
+            LOG.exception('The %s failed; it runs again at its next turn.',
+                          what)
+            return None
 
     # Restarts
 
@@ -118,6 +151,9 @@ class Scheduler:
                     'The controller restarted before the job started and '
                     'does not store git credentials, secret_env or tokens. '
                     'Submit it again.'))
+        # What the old process left half done (nothing is under way yet:
+        # the RPC servers start after this).
+        self.reconciler.run(at_start=True)
 
     # Dispatch and boots
 
@@ -168,7 +204,13 @@ class Scheduler:
             self.nodes.boot(label, message)
 
     def _dispatch(self, job, node):
-        """Give a queued job to a ready node."""
+        """Give a queued job to a ready node.
+
+        The node first, then the job: stopped between the two, the node
+        is in use beside a queued job, and is released (by the
+        reconciler); the other way round, a running job could be sent to
+        a node that the next pass gives another job.
+        """
         node = self.store.transition_node(
             node['id'], states.NODE_IN_USE, [states.NODE_READY],
             job_id=job['id'])

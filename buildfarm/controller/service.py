@@ -54,9 +54,8 @@ class ControllerService:
         self.metrics = metrics.Metrics()
         self.metrics.watch(self.store, self.pools)
         self.memory = memory.Memory()
-        # Room beyond the agent's cap for the controller's own notes.
         self.logs = logstore.LogStore(conf.controller.log_dir,
-                                      2 * conf.agent.max_log_bytes)
+                                      conf.controller.max_log_bytes_per_job)
         self.uploads = uploads.UploadTargets(conf, self.pools)
         self.auth = controller_auth.from_conf(conf)
         node_key = conf.controller.node_secret_key or auth.new_key()

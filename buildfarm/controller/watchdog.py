@@ -118,7 +118,8 @@ class Watchdog:
 
     def _job_problem(self, node, seen):
         job = seen.jobs[node['job_id']]
-        if job['state'] in states.TERMINAL:
+        if job['state'] != states.RUNNING or job['node_id'] != node['id']:
+            # It ended, or a write failed half way and it never ran here.
             return Finding(RELEASE, node, job=job)
         deadline = self.run_deadline(job)
         if (seen.now - job['started_at']).total_seconds() > deadline:

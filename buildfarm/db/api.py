@@ -92,22 +92,119 @@ class JobStore:
 
     def list_jobs(self, states_filter=None, limit=None, marker=None,
                   project_id=ANY_PROJECT):
-        """Jobs, newest first, of ``project_id`` (None: of no project).
-        """
-        if marker is not None:
-            raise exception.BuildfarmError(
-                'marker: this controller does not page jobs yet.')
-        query = sa.select(models.Job).order_by(models.Job.created_at.desc())
+        """Jobs of ``project_id`` (None: of no project), newest first (by
+        created_at, then id: a stable order); with ``marker``, those after
+        that job (which must be one of them)."""
+        job = models.Job
+        query = sa.select(job).order_by(job.created_at.desc(),
+                                        job.id.desc())
         if states_filter:
-            query = query.where(models.Job.state.in_(states_filter))
+            query = query.where(job.state.in_(states_filter))
         if project_id is not ANY_PROJECT:
-            query = query.where(models.Job.project_id.is_(None)
+            query = query.where(job.project_id.is_(None)
                                 if project_id is None else
-                                models.Job.project_id == project_id)
+                                job.project_id == project_id)
         if limit:
             query = query.limit(limit)
         with self._session() as session:
+            if marker is not None:
+                last = session.get(job, marker)
+                if last is None or not (
+                        project_id is ANY_PROJECT or
+                        last.project_id == project_id):
+                    raise exception.JobNotFound(
+                        'marker: no job with id %s.' % marker)
+                query = query.where(sa.or_(
+                    job.created_at < last.created_at,
+                    sa.and_(job.created_at == last.created_at,
+                            job.id < last.id)))
             return [_as_dict(j) for j in session.scalars(query)]
+
+    def find_job_by_key(self, idempotency_key):
+        """The job submitted with ``idempotency_key``, or None."""
+        with self._session() as session:
+            job = session.scalars(sa.select(models.Job).where(
+                models.Job.idempotency_key == idempotency_key)).first()
+            return _as_dict(job) if job else None
+
+    def queued_count(self, project_id):
+        """Queued jobs of ``project_id`` (None: those without one)."""
+        owner = (models.Job.project_id.is_(None) if project_id is None
+                 else models.Job.project_id == project_id)
+        query = sa.select(sa.func.count()).select_from(models.Job).where(
+            models.Job.state == states.QUEUED, owner)
+        with self._session() as session:
+            return session.execute(query).scalar_one()
+
+    def free_queued_claims(self):
+        """Queued jobs that name a node no longer booting or in use for
+        them forget it; how many did."""
+        claimed = sa.exists().where(
+            models.Node.id == models.Job.node_id,
+            models.Node.job_id == models.Job.id,
+            models.Node.state.in_([states.NODE_BOOTING,
+                                   states.NODE_IN_USE]))
+        stmt = sa.update(models.Job).where(
+            models.Job.state == states.QUEUED,
+            models.Job.node_id.is_not(None), ~claimed).values(node_id=None)
+        with self._session.begin() as session:
+            return session.execute(
+                stmt.execution_options(synchronize_session=False)).rowcount
+
+    # Retention
+
+    def prunable_jobs(self, finished_before=None, keep=None, limit=500):
+        """Ids of up to ``limit`` ended jobs, oldest first, that ended
+        before ``finished_before`` or are older than the newest ``keep``
+        ended jobs; never one whose callback is still due or that a live
+        node still names."""
+        job = models.Job
+        ended = job.finished_at.is_not(None)
+        older = []
+        if finished_before is not None:
+            older.append(job.finished_at < finished_before)
+        with self._session() as session:
+            if keep:
+                # The keep-th newest: the jobs after it go.
+                last = session.execute(sa.select(
+                    job.finished_at, job.id).where(ended).order_by(
+                    job.finished_at.desc(), job.id.desc()).offset(
+                    keep - 1).limit(1)).first()
+                if last is not None:
+                    older.append(sa.or_(
+                        job.finished_at < last.finished_at,
+                        sa.and_(job.finished_at == last.finished_at,
+                                job.id < last.id)))
+            if not older:
+                return []
+            held = sa.exists().where(models.Node.job_id == job.id,
+                                     models.Node.state.in_(states.NODE_LIVE))
+            query = sa.select(job.id).where(
+                ended, job.state.in_(states.TERMINAL), sa.or_(*older),
+                sa.or_(job.callback.is_(None),
+                       job.callback_sent_at.is_not(None)),
+                ~held).order_by(job.finished_at).limit(limit)
+            return list(session.scalars(query))
+
+    def delete_jobs(self, job_ids):
+        """Delete these jobs (ended ones only); how many went."""
+        with self._session.begin() as session:
+            return session.execute(sa.delete(models.Job).where(
+                models.Job.id.in_(job_ids),
+                models.Job.state.in_(states.TERMINAL)).execution_options(
+                synchronize_session=False)).rowcount
+
+    def prune_dead_nodes(self, died_before, limit=500):
+        """Delete up to ``limit`` rows of nodes deleted (or failed)
+        before ``died_before``; how many went."""
+        node = models.Node
+        ids = sa.select(node.id).where(
+            node.state.in_([states.NODE_DELETED, states.NODE_FAILED]),
+            node.deleted_at < died_before).limit(limit)
+        with self._session.begin() as session:
+            return session.execute(sa.delete(node).where(
+                node.id.in_(ids)).execution_options(
+                synchronize_session=False)).rowcount
 
     def callbacks_due(self, limit=20):
         """Ended jobs whose callback was not sent yet, oldest first.

@@ -1,4 +1,9 @@
+import errno
+import os
 import time
+from unittest import mock
+
+import pytest
 
 from buildfarm.agent import logstream
 from buildfarm.controller import logstore
@@ -80,7 +85,46 @@ def test_store_bounds_what_a_node_can_make_it_keep(tmp_path):
     assert store._pending.get('job', {}) == {}
     for seq, text in enumerate(['ab', 'cd', 'ef', 'gh']):
         store.append('job', seq, text)
-    assert store.read('job', 0, 100) == ('abcd', 4, True)
+    store.note('job', 'job succeeded')
+    text = store.read('job', 0, 1000)[0]
+    # What fits, then one line saying the rest was dropped.
+    assert text == 'abcd' + logstore.TRUNCATED % 4
+    assert text.count('log truncated') == 1
+
+
+def test_the_cap_cuts_between_characters_and_counts_notes(tmp_path):
+    store = logstore.LogStore(str(tmp_path), max_bytes=20)
+    store.note('job', 'attempt 1')      # 22 bytes: past the cap already
+    store.append('job', 0, 'more')
+    assert store.read('job', 0, 1000)[0] == (
+        '[buildfarm] attempt ' + logstore.TRUNCATED % 20)
+    store.append('other', 0, 'a' * 19 + 'é')   # 'é' would end at 21
+    assert store.read('other', 0, 1000)[0] == (
+        'a' * 19 + logstore.TRUNCATED % 20)
+
+
+@pytest.mark.parametrize('errno_', [errno.ENOSPC, errno.EIO])
+def test_a_failing_disk_loses_log_lines_not_the_caller(tmp_path, caplog,
+                                                       errno_):
+    store = logstore.LogStore(str(tmp_path))
+
+    def failing_open(*args, **kwargs):
+        raise OSError(errno_, os.strerror(errno_))
+
+    with mock.patch('builtins.open', failing_open):
+        store.note('job', 'attempt 1 on node n')
+        store.append('job', 0, 'lost\n')
+    store.append('job', 1, 'kept\n')   # chunk 0 counts as written
+    assert store.read('job', 0, 100)[0] == 'kept\n'
+    assert 'bytes of its log are lost' in caplog.text
+
+
+def test_a_pruned_jobs_log_is_deleted(tmp_path):
+    store = logstore.LogStore(str(tmp_path))
+    store.append('job', 0, 'a')
+    assert os.path.exists(store.path('job') + '.seq')
+    assert store.delete('job') and store.delete('job')
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_store_reads_never_split_a_character(tmp_path):

@@ -112,8 +112,9 @@ def test_held_and_deleting_nodes(dog):
                             (watchdog.DESTROY, stuck['id'], None)]
 
 
-def _running(started_ago, state=states.RUNNING):
+def _running(started_ago, state=states.RUNNING, node_id='n-in-use'):
     return {'id': 'j', 'state': state, 'spec': {'timeout': 60},
+            'node_id': node_id,
             'started_at': NOW - datetime.timedelta(seconds=started_ago)}
 
 
@@ -123,6 +124,12 @@ def test_the_job_of_a_busy_node(dog):
     [ended] = dog.findings(_seen(node, jobs={
         'j': _running(1, states.SUCCEEDED)}))
     assert ended.action == watchdog.RELEASE
+    # A write failed half way: the node is in use, its job never ran
+    # there (still queued, never started) or runs on another node.
+    queued = dict(_running(1, states.QUEUED, None), started_at=None)
+    for job in (queued, _running(1, node_id='other')):
+        assert _what(dog.findings(_seen(node, jobs={'j': job}))) == [
+            (watchdog.RELEASE, node['id'], None)]
     overrun = dog.findings(_seen(node, jobs={'j': _running(10 ** 5)}))
     assert _what(overrun)[0][:2] == (watchdog.NODE_FAILED, node['id'])
     assert 'did not report within' in overrun[0].reason
