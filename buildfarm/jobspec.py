@@ -34,7 +34,11 @@ def validate_git_url(url):
         _invalid('git_url is required: give the URL of a git repository.')
     if _SCP_LIKE.match(url):
         return url
-    parsed = urllib.parse.urlsplit(url)
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 - raises on a port out of range
+    except ValueError as e:
+        _invalid('git_url is not a valid URL: %s.' % e)
     if parsed.scheme not in _URL_SCHEMES:
         _invalid('git_url %r is not a git URL: use %s or user@host:path.'
                  % (redact_url(url),

@@ -68,7 +68,7 @@ def arguments(method, job_ids, node_ids):
         'spec': _spec(['git_url', 'cmd', 'ref', 'timeout', 'env',
                        'secret_env', 'label', 'image_name',
                        'language_pack', 'token']),
-        'idempotency_key': st.text(max_size=20),
+        'idempotency_key': st.text(max_size=20) | st.sampled_from(_NASTY),
         'callback': st.fixed_dictionaries({
             'mistral_action_execution_id': some_job}),
         'job_id': some_job, 'marker': some_job, 'node_id': some_node,

@@ -5,6 +5,7 @@ servers (threading executor) all come from here; nothing else imports
 oslo_messaging.
 """
 
+import inspect
 import threading
 import warnings
 
@@ -71,11 +72,21 @@ def get_client(transport, topic, version, server=None, namespace=None,
     return messaging.get_rpc_client(transport, target, timeout=timeout)
 
 
+class _EndpointMethods(dispatcher.DefaultRPCAccessPolicy):
+    """Only an endpoint's public methods: never its other attributes
+    (its ``target``, the parts it holds), which a caller naming them
+    would otherwise reach."""
+
+    def is_allowed(self, endpoint, method):
+        return (super().is_allowed(endpoint, method) and
+                inspect.ismethod(getattr(endpoint, method, None)))
+
+
 def get_server(transport, topic, server, endpoints):
     target = messaging.Target(topic=topic, server=server)
     return messaging.get_rpc_server(
         transport, target, endpoints, executor='threading',
-        access_policy=dispatcher.DefaultRPCAccessPolicy)
+        access_policy=_EndpointMethods)
 
 
 def expected_exceptions(*exceptions):

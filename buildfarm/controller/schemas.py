@@ -31,8 +31,9 @@ MAX_URL = 4096
 # \Z, not $: "$" also matches before a final newline.
 UUID_PATTERN = (r'\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
                 r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
-_NO_CONTROL = r'\A[^\x00-\x1f\x7f]*\Z'
-_NO_NUL = r'\A[^\x00]*\Z'
+# Nor lone surrogates: they cannot be stored or written as UTF-8.
+_NO_CONTROL = r'\A[^\x00-\x1f\x7f\ud800-\udfff]*\Z'
+_NO_NUL = r'\A[^\x00\ud800-\udfff]*\Z'
 
 # Parameter types; "description" says the rule a pattern stands for.
 UUID = {'type': 'string', 'pattern': UUID_PATTERN, 'description': 'a UUID'}
@@ -75,11 +76,12 @@ SPEC = {
     'maxJsonBytes': MAX_SPEC_BYTES,
     'properties': {
         'git_url': {'maxLength': MAX_URL,
-                    'pattern': r'\A[^\s\x00-\x1f\x7f]*\Z',
+                    'pattern': r'\A[^\s\x00-\x1f\x7f\ud800-\udfff]*\Z',
                     'description': 'a URL without whitespace or control '
                                    'characters'},
         'ref': {'maxLength': 255,
-                'pattern': r'\A[^-\s\x00-\x1f\x7f][^\s\x00-\x1f\x7f]*\Z',
+                'pattern': (r'\A[^-\s\x00-\x1f\x7f\ud800-\udfff]'
+                            r'[^\s\x00-\x1f\x7f\ud800-\udfff]*\Z'),
                 'description': 'a branch, tag or commit sha (not starting '
                                'with "-")'},
         'cmd': {'maxLength': MAX_CMD, 'pattern': _NO_NUL,

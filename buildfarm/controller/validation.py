@@ -58,7 +58,11 @@ def _shown(value):
 
 def _message(error):
     path = tuple(str(p) for p in error.absolute_path)
-    secret = bool(_SECRET_FIELDS.intersection(path))
+    # A value under a secret field, or a mapping holding one (the whole
+    # spec, when it has too many keys), is not shown.
+    secret = bool(_SECRET_FIELDS.intersection(path)) or (
+        isinstance(error.instance, dict) and
+        bool(_SECRET_FIELDS.intersection(error.instance)))
     shown = 'the value' if secret else _shown(error.instance)
     description = error.schema.get('description') if isinstance(
         error.schema, dict) else None

@@ -258,6 +258,12 @@ class PoolStatusAction(_ControllerAction):
     def _arguments(self, context):
         return {'label': self.label}
 
+    def _check(self, method, args):
+        # Without a label it is pool_list, which takes no argument.
+        if self.label is None:
+            return super()._check('pool_list', {})
+        return super()._check(method, args)
+
     def _run(self, api, args):
         if args.get('label'):
             return api.pool_show(**args)

@@ -90,6 +90,17 @@ def test_every_method_answers_any_input_clearly(controller, method):
     assert controller.tick_errors == []
 
 
+@pytest.mark.parametrize('name', ['target', 'jobs', 'auth', 'operators',
+                                  '_policy', 'no_such_method'])
+def test_only_endpoint_methods_can_be_called(controller, name):
+    api = rpcapi.ControllerAPI(controller.transport,
+                               controller.conf.controller.topic, timeout=10)
+    # (The fake transport raises the server's exception itself.)
+    with pytest.raises(Exception) as e:
+        api.client.call({}, name)
+    assert type(e.value).__name__ == 'NoSuchMethod'
+
+
 def test_the_controller_still_runs_a_job_and_ticks(controller):
     api = rpcapi.ControllerAPI(controller.transport,
                                controller.conf.controller.topic, timeout=10)

@@ -86,6 +86,14 @@ def test_pool_scale_takes_whole_numbers_given_as_text(monkeypatch):
                                        'max_nodes': 5})]
 
 
+def test_pool_status_without_a_label_lists_every_pool(monkeypatch):
+    result, calls = _run(actions.PoolStatusAction(), monkeypatch)
+    assert calls == [('pool_list', (), {})]
+    assert list(result) == ['pools']
+    _, calls = _run(actions.PoolStatusAction('default'), monkeypatch)
+    assert calls == [('pool_show', (), {'label': 'default'})]
+
+
 @pytest.mark.parametrize('action, message', [
     (actions.PoolScaleAction('default', min_ready=0.5),
      "buildfarm.pool_scale: min_ready: 0.5 is not of type 'integer'"),

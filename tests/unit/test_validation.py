@@ -122,6 +122,15 @@ def test_every_endpoint_has_its_schema_and_checks_it_first():
      "'../executions/OTHER-ID#' is not a UUID"),
     ('build_image', {'spec': dict(SPEC, language_pack='python\n')},
      'build_image: spec.language_pack: '),
+    # Lone surrogates cannot be stored or written as UTF-8.
+    ('repo_job', {'spec': SPEC, 'idempotency_key': 'k\ud800'},
+     'repo_job: idempotency_key: '),
+    ('repo_job', {'spec': dict(SPEC, cmd='tox \udfff')},
+     'repo_job: spec.cmd: '),
+    ('repo_job', {'spec': dict(SPEC, git_url='https://h/\ud800')},
+     'repo_job: spec.git_url: '),
+    ('repo_job', {'spec': dict(SPEC, env={'A': '\ud800'})},
+     'repo_job: spec.env.A: '),
 ])
 def test_bad_arguments_are_refused_naming_the_field_and_rule(method, args,
                                                              message):
@@ -156,6 +165,12 @@ def test_secrets_and_long_values_are_not_repeated():
     assert 'pa55' not in message
     message = _error('pool_show', label='x' * 100000)
     assert len(message) < 200
+    # The whole spec is shown nowhere, whatever is wrong with it.
+    message = _error('repo_job', spec=dict(
+        SPEC, token='gAAAAAsecret-token',
+        **{'k%d' % i: 1 for i in range(40)}))
+    assert 'has too many properties' in message
+    assert 'secret-token' not in message
 
 
 def test_the_endpoint_checks_before_anything_runs():
