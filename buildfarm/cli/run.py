@@ -131,7 +131,8 @@ def all_in_one(conf, driver, workdir, local_dirs=(), transport_url=None):
     conf.set_override('topic', name, 'controller')
     conf.set_override('allowed_local_repo_dirs', list(local_dirs),
                       'controller')
-    # Its only caller is this process.
+    # Its only caller is this process: its caller API is served on an
+    # in-process transport (below), so it needs no authentication.
     conf.set_override('auth_strategy', 'noauth')
     if not conf.build_image.runtime_archive_dir:
         # Kept across runs: saving the runtime image takes seconds.
@@ -141,8 +142,13 @@ def all_in_one(conf, driver, workdir, local_dirs=(), transport_url=None):
             cache, 'buildfarm', 'runtime-images'), 'build_image')
     if driver == 'local':
         conf.set_override('transport_url', 'fake://')
-    elif transport_url:
-        conf.set_override('transport_url', transport_url)
+    else:
+        # Nodes reach it over the broker; callers cannot: anyone on the
+        # broker could otherwise call this unauthenticated controller.
+        if not conf.node.transport_url:
+            conf.set_override('transport_url',
+                              transport_url or conf.transport_url, 'node')
+        conf.set_override('transport_url', 'fake://%s/' % name)
     if driver == 'docker' and conf.docker.network_mode in ('bridge',
                                                            'isolated'):
         broker = urllib.parse.urlsplit(

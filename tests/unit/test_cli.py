@@ -138,3 +138,11 @@ def test_buildfarm_run_needs_no_keystone(conf, tmp_path):
     conf.set_override('auth_strategy', 'keystone')
     run.all_in_one(conf, 'local', str(tmp_path))
     assert conf.auth_strategy == 'noauth'
+
+
+def test_buildfarm_run_serves_its_callers_in_process_only(conf, tmp_path):
+    # Nodes use the broker; the unauthenticated caller API is not on it.
+    conf.set_override('transport_url', 'rabbit://u:p@broker.test:5672/')
+    run.all_in_one(conf, 'docker', str(tmp_path))
+    assert conf.transport_url.startswith('fake://buildfarm-run-')
+    assert conf.node.transport_url == 'rabbit://u:p@broker.test:5672/'
