@@ -117,11 +117,11 @@ class AgentCallbacks:
         # look to the control loop like a job without a node. Stopped
         # between the two (a failed write), the job runs on a node still
         # booting: the reconciler destroys the node and retries the job.
-        job = self.store.get_job(node['job_id'])
-        if not self.lifecycle.start(job, dict(node, **values),
-                                    send=job_id != job['id']):
+        job = self.lifecycle.start(self.store.get_job(node['job_id']),
+                                   dict(node, **values), send=False)
+        if job is None:
             LOG.info('Node %s: its job %s no longer waits; the node goes.',
-                     node_id, job['id'])
+                     node_id, node['job_id'])
             self.nodes.destroy(node_id)
             return {'job_id': None}
         if not self.store.transition_node(node_id, states.NODE_IN_USE,
@@ -129,6 +129,12 @@ class AgentCallbacks:
             # Given up for dead meanwhile: the job waits for another node.
             self.lifecycle.requeue(job['id'])
             return {'job_id': None}
+        if job_id != job['id']:
+            # The agent did not start it: sent now, once both writes are
+            # done (making the message may take a while: an upload
+            # credential is minted), so the reconciler never sees the job
+            # running on a node still booting for long.
+            self.lifecycle.send(job, node_id)
         return {'job_id': job['id']}
 
     def heartbeat(self, node_id, job_id, facts):

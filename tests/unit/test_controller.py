@@ -111,6 +111,19 @@ def _run_on_new_node(controller, api, job):
     return controller.store.get_node(node['id'])
 
 
+def test_a_registering_node_gets_its_job_once_both_are_written(
+        controller, api):
+    # The message is made (an upload credential minted) after the job is
+    # running and the node in use: never between the two writes.
+    seen = []
+    controller.lifecycle.agents.run_job = lambda node_id, message: (
+        seen.append((controller.store.get_node(node_id)['state'],
+                     controller.store.get_job(message['id'])['state'])))
+    job = _submit(api)
+    _run_on_new_node(controller, api, job)
+    assert seen == [(states.NODE_IN_USE, states.RUNNING)]
+
+
 def test_a_job_runs_and_its_node_is_destroyed_after_the_report(
         controller, api):
     job = _submit(api)
