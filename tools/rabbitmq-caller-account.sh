@@ -25,11 +25,17 @@ if [[ ! $topic =~ ^[A-Za-z0-9_-]+$ || $topic == "$exchange" \
     echo "CONTROLLER_TOPIC: $topic: not a usable topic name" >&2
     exit 2
 fi
+if ! ctl list_vhosts name | grep -qxF "$vhost"; then
+    echo "VHOST: $vhost: no such vhost (the controller's, of its" \
+        "transport_url)" >&2
+    exit 2
+fi
 ctl add_user "$user" "$password"
 # Configure: oslo.messaging declares the exchange before its first
 # publish. Read: never the exchange, or the account could bind a queue
 # (or an alternate exchange) to it and receive every call.
 ctl set_permissions -p "$vhost" "$user" \
     "^($exchange|reply_[0-9a-f]+)\$" "^$exchange\$" '^reply_[0-9a-f]+$'
+# Publish only with the controller's topic as key (not its agents').
 ctl set_topic_permissions -p "$vhost" "$user" "$exchange" \
     "^$topic(\\..+)?\$" '^$'
