@@ -89,6 +89,8 @@ class UploadTargets:
         self._store = None
         self._ended = queue.Queue()  # jobs to release
         self._worker = None
+        # Not _lock, which is held while connecting.
+        self._worker_lock = threading.Lock()
 
     def check(self):
         """BuildfarmError if this controller cannot take builds."""
@@ -229,7 +231,7 @@ class UploadTargets:
         self._start_worker()
 
     def _start_worker(self):
-        with self._lock:
+        with self._worker_lock:
             if self._worker is None and self.conf.cloud:
                 self._worker = threading.Thread(
                     target=self._work, daemon=True, name='upload-release')
@@ -237,18 +239,22 @@ class UploadTargets:
 
     def _work(self):
         interval = self._root.controller.reap_interval
-        clean_at = 0
+        clean_at = time.monotonic()
         while True:
-            now = time.monotonic()
-            if self._store is not None and now >= clean_at:
-                self.clean_up(self._store)
-                clean_at = time.monotonic() + interval
             try:
-                job = self._ended.get(
-                    timeout=max(0.0, clean_at - time.monotonic()))
-            except queue.Empty:
-                continue
-            self.release(job)
+                if time.monotonic() >= clean_at:
+                    clean_at = time.monotonic() + interval
+                    if self._store is not None:
+                        self.clean_up(self._store)
+                try:
+                    job = self._ended.get(
+                        timeout=max(0.0, clean_at - time.monotonic()))
+                except queue.Empty:
+                    continue
+                self.release(job)
+            except Exception:
+                LOG.exception('The upload release worker failed; it goes '
+                              'on.')
 
     def release(self, job):
         """The job ended: its credentials go, and every image made for it
