@@ -124,6 +124,7 @@ class ControllerService:
                 server.stop()
                 server.wait()
         self.scheduler.stop()
+        self.uploads.stop()
         self.consoles.stop()
         self.nodes.stop()
         self.callbacks.stop()

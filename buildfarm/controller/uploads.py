@@ -230,6 +230,14 @@ class UploadTargets:
         self._ended.put(job)
         self._start_worker()
 
+    def stop(self):
+        """Stop the worker once it is done with what it is doing."""
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._ended.put(None)
+            worker.join(timeout=5)
+
     def _start_worker(self):
         with self._worker_lock:
             if self._worker is None and self.conf.cloud:
@@ -251,6 +259,8 @@ class UploadTargets:
                         timeout=max(0.0, clean_at - time.monotonic()))
                 except queue.Empty:
                     continue
+                if job is None:
+                    return
                 self.release(job)
             except Exception:
                 LOG.exception('The upload release worker failed; it goes '

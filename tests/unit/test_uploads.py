@@ -333,9 +333,11 @@ def test_the_end_of_a_job_does_not_wait_for_keystone(conf, cloud):
         assert time.monotonic() - began < 1
         assert store.get_job(job['id'])['state'] == states.FAILED
         assert len(cloud.credentials) == 1 and len(cloud.images) == 1
+        cloud.answering.set()
+        _wait_for(lambda: not cloud.credentials and not cloud.images)
     finally:
         cloud.answering.set()
-    _wait_for(lambda: not cloud.credentials and not cloud.images)
+        controller.stop()
 
 
 def test_a_release_that_failed_is_done_by_the_periodic_clean_up(
@@ -347,11 +349,15 @@ def test_a_release_that_failed_is_done_by_the_periodic_clean_up(
     targets.target(job['spec'], job)
     cloud.fail_listing = True
     targets.start(store)
-    targets.release_later(store.transition_job(job['id'], states.FAILED))
-    time.sleep(0.5)
-    assert len(cloud.credentials) == 1  # the release failed
-    cloud.fail_listing = False
-    _wait_for(lambda: not cloud.credentials and not cloud.images)
+    try:
+        targets.release_later(store.transition_job(job['id'],
+                                                   states.FAILED))
+        time.sleep(0.5)
+        assert len(cloud.credentials) == 1  # the release failed
+        cloud.fail_listing = False
+        _wait_for(lambda: not cloud.credentials and not cloud.images)
+    finally:
+        targets.stop()
 
 
 def test_an_unknown_jobs_uploaded_image_stays(conf, cloud):
