@@ -40,6 +40,11 @@ opts = [
 ]
 
 
+# Seconds the service user's session waits for Keystone: keystoneauth's
+# default is to wait for ever, and a caller's call waits with it.
+DEFAULT_TIMEOUT = 30
+
+
 def register_opts(conf):
     conf.register_opts(default_opts)
     conf.register_opts(opts, group=GROUP)
@@ -47,6 +52,15 @@ def register_opts(conf):
     # are registered when it is loaded.
     ks_loading.register_auth_conf_options(conf, GROUP)
     ks_loading.register_session_conf_options(conf, GROUP)
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=GROUP)
+
+
+def _session_opts():
+    session_opts = ks_loading.get_session_conf_options()
+    for opt in session_opts:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+    return session_opts
 
 
 def list_opts():
@@ -54,7 +68,7 @@ def list_opts():
     # a service user.
     return {
         'DEFAULT': default_opts,
-        GROUP: (opts + ks_loading.get_session_conf_options() +
+        GROUP: (opts + _session_opts() +
                 ks_loading.get_auth_common_conf_options() +
                 ks_loading.get_auth_plugin_conf_options('password')),
     }

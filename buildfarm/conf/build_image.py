@@ -42,6 +42,11 @@ opts = [
                help='Seconds a minted upload credential outlives the '
                     'job\'s latest possible end (a boot, the job\'s '
                     'timeout and the agent\'s clone and kill allowances).'),
+    cfg.IntOpt('api_timeout', default=60, min=1,
+               help='Seconds the controller waits for an answer of '
+                    '[build_image] cloud\'s Keystone or Glance (minting, '
+                    'releasing and cleaning up upload credentials) before '
+                    'giving up on that call.'),
     cfg.IntOpt('max_image_size', default=4096, min=1,
                help='Largest image, in MiB, a build may upload; a bigger '
                     'one fails the build before the upload.'),

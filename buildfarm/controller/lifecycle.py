@@ -113,7 +113,7 @@ class Lifecycle:
         if job is None:
             return None
         self.memory.secrets.forget(job_id)
-        self.uploads.release(job)  # a minted upload credential goes
+        self.uploads.release_later(job)  # a minted upload credential goes
         reason = values.get('reason')
         self.logs.note(job_id, 'job %s%s' % (
             state, ': %s' % reason if reason else ''))

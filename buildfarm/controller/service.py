@@ -9,7 +9,6 @@ Who calls whom, one way only::
 """
 
 import logging
-import threading
 
 from buildfarm.agent import rpcapi as agent_rpcapi
 from buildfarm.common import auth
@@ -98,8 +97,7 @@ class ControllerService:
 
     def start(self):
         # In the background: the cloud may be slow to answer.
-        threading.Thread(target=self.uploads.clean_up, args=(self.store,),
-                         daemon=True, name='upload-cleanup').start()
+        self.uploads.start(self.store)
         self.scheduler.start()
         self.callbacks.start()
         self.server.start()
@@ -126,6 +124,7 @@ class ControllerService:
                 server.stop()
                 server.wait()
         self.scheduler.stop()
+        self.uploads.stop()
         self.consoles.stop()
         self.nodes.stop()
         self.callbacks.stop()

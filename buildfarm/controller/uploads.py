@@ -20,12 +20,20 @@ Keystone is the record of what was minted: a credential's description
 names its image and controller, so a restarted controller finds and
 removes the leftovers of its jobs that ended (``clean_up``), and leaves
 those of other controllers sharing the user alone.
+
+Every call to the cloud has a timeout (``[build_image] api_timeout``),
+and releases run in a worker thread of their own, never on the control
+loop or an RPC thread: a Keystone or Glance that does not answer delays
+only the removal of leftovers. The worker also runs ``clean_up`` every
+``[controller] reap_interval``, so a release that failed is done later.
 """
 
 import datetime
 import logging
+import queue
 import secrets
 import threading
+import time
 
 from buildfarm import exception
 from buildfarm import jobspec
@@ -78,6 +86,11 @@ class UploadTargets:
         self._pools = pools
         self._cloud = None
         self._lock = threading.Lock()
+        self._store = None
+        self._ended = queue.Queue()  # jobs to release
+        self._worker = None
+        # Not _lock, which is held while connecting.
+        self._worker_lock = threading.Lock()
 
     def check(self):
         """BuildfarmError if this controller cannot take builds."""
@@ -90,7 +103,9 @@ class UploadTargets:
         import openstack  # late: only controllers that build need it
         with self._lock:
             if self._cloud is None:
-                self._cloud = openstack.connect(cloud=self.conf.cloud)
+                self._cloud = openstack.connect(
+                    cloud=self.conf.cloud,
+                    api_timeout=self.conf.api_timeout)
             return self._cloud
 
     def target(self, spec, job=None):
@@ -193,13 +208,63 @@ class UploadTargets:
                 application_credential_id=credential.id,
                 application_credential_secret=credential.secret)
             access = auth.get_access(
-                session.Session(auth=auth, verify=cloud.session.verify))
+                session.Session(auth=auth, verify=cloud.session.verify,
+                                timeout=self.conf.api_timeout))
             return access.auth_token, access.expires
         except Exception:
             self._delete_credential(cloud, credential.id)
             raise
 
     # Releasing
+
+    def start(self, store):
+        """Start the worker: ``clean_up`` now and every reap_interval, and
+        the releases ``release_later`` asks for."""
+        self._store = store
+        self._start_worker()
+
+    def release_later(self, job):
+        """The job ended: ``release`` it in the worker, at once."""
+        if not self.conf.cloud or job['kind'] != jobspec.BUILD_IMAGE:
+            return
+        self._ended.put(job)
+        self._start_worker()
+
+    def stop(self):
+        """Stop the worker once it is done with what it is doing."""
+        with self._worker_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._ended.put(None)
+            worker.join(timeout=5)
+
+    def _start_worker(self):
+        with self._worker_lock:
+            if self._worker is None and self.conf.cloud:
+                self._worker = threading.Thread(
+                    target=self._work, daemon=True, name='upload-release')
+                self._worker.start()
+
+    def _work(self):
+        interval = self._root.controller.reap_interval
+        clean_at = time.monotonic()
+        while True:
+            try:
+                if time.monotonic() >= clean_at:
+                    clean_at = time.monotonic() + interval
+                    if self._store is not None:
+                        self.clean_up(self._store)
+                try:
+                    job = self._ended.get(
+                        timeout=max(0.0, clean_at - time.monotonic()))
+                except queue.Empty:
+                    continue
+                if job is None:
+                    return
+                self.release(job)
+            except Exception:
+                LOG.exception('The upload release worker failed; it goes '
+                              'on.')
 
     def release(self, job):
         """The job ended: its credentials go, and every image made for it
@@ -216,8 +281,8 @@ class UploadTargets:
                         '%s', job['id'], _message(e))
 
     def clean_up(self, store):
-        """At start: remove the credentials (and their unused images) of
-        jobs that ended or that this controller does not know."""
+        """Remove the credentials (and their unused images) of jobs that
+        ended or that this controller does not know."""
         if not self.conf.cloud:
             return
         try:
@@ -243,29 +308,57 @@ class UploadTargets:
             cloud.current_user_id))
 
     def _drop(self, cloud, credential, job):
+        """``job``: None if the job is not known (retention pruned it)."""
         self._delete_credential(cloud, credential.id)
         described = parse_description(credential.description)
         if described is None:
             return
         image_id = described[0]
-        if job and job['state'] == states.SUCCEEDED and (
+        if job is None:
+            # It may be the image of a build that succeeded, whose release
+            # failed: an uploaded image stays.
+            if not self._is_active(cloud, image_id):
+                self._delete_image(cloud, image_id)
+        elif job['state'] == states.SUCCEEDED and (
                 job.get('image_id') == image_id):
             self._reassert(cloud, image_id, job)
         else:
             self._delete_image(cloud, image_id)
 
+    def _is_active(self, cloud, image_id):
+        """Whether the image is active; True when that is not known."""
+        import openstack
+        try:
+            return cloud.image.get_image(image_id).status == 'active'
+        except openstack.exceptions.NotFoundException:
+            return False
+        except Exception as e:
+            LOG.warning('Could not look at image %s: %s', image_id,
+                        _message(e))
+            return True
+
     def _reassert(self, cloud, image_id, job):
         """The node could change its image's properties: what the
-        controller vouches for is set again, and the image made private
-        and deletable."""
+        controller vouches for is set again, and the image made deletable
+        and private, or shared with the job's project (the image is in the
+        controller's project: the job's caller gave no token to make it in
+        its own)."""
+        project_id = job.get('project_id')
+        if project_id == cloud.current_project_id:
+            project_id = None  # its own image
         try:
             cloud.image.update_image(
                 image_id, name=job['spec']['image_name'], build_id=job['id'],
                 source_url=jobspec.redact_url(job['spec']['git_url']),
-                visibility='private', is_protected=False)
+                visibility='shared' if project_id else 'private',
+                is_protected=False)
+            if project_id and cloud.image.find_member(
+                    project_id, image_id) is None:
+                cloud.image.add_member(image_id, member_id=project_id)
         except Exception as e:
-            LOG.warning('Job %s: could not set the provenance of image %s '
-                        'again: %s', job['id'], image_id, _message(e))
+            LOG.warning('Job %s: could not set the provenance or sharing of '
+                        'image %s again: %s', job['id'], image_id,
+                        _message(e))
 
     def _delete_credential(self, cloud, credential_id):
         try:

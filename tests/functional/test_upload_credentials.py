@@ -174,3 +174,51 @@ def test_a_credential_that_cannot_be_made_ends_the_build_saying_why(
     # The image record made for it is gone too.
     assert [i for i in cloud.image.images()
             if (i.properties or {}).get('build_id') == job['id']] == []
+
+
+def test_an_unknown_jobs_uploaded_image_stays(
+        targets, keystone_glance, tmp_path):
+    # The job succeeded, its release failed, retention removed the job:
+    # its credential goes, its image stays.
+    cloud = keystone_glance['controller']
+    store = db_api.JobStore('sqlite:///%s/db.sqlite' % tmp_path)
+    store.upgrade()
+    job = _job()
+    uploaded = targets.target(job['spec'], job)
+    unused = targets.target(job['spec'], job)
+    try:
+        glance.upload(uploaded, _archive(tmp_path), 'ignored', {})
+        targets.clean_up(store)
+        assert _credentials(cloud, job['id']) == []
+        assert cloud.image.get_image(uploaded['image_id']).status == 'active'
+        assert not _exists(cloud, unused['image_id'])
+    finally:
+        for target in (uploaded, unused):
+            cloud.image.delete_image(target['image_id'], ignore_missing=True)
+
+
+def test_a_minted_image_is_shared_with_the_jobs_project(
+        targets, keystone, keystone_glance, tmp_path):
+    cloud, url = keystone_glance['controller'], keystone_glance['url']
+    alice, bob = (keystone.connect(name)
+                  for name in ('buildfarm-alice', 'buildfarm-bob'))
+    job = dict(_job(), project_id=alice.current_project_id)
+    target = targets.target(job['spec'], job)
+    try:
+        glance.upload(target, _archive(tmp_path), 'ignored', {})
+        targets.release(dict(job, state=states.SUCCEEDED,
+                             image_id=target['image_id']))
+        image = cloud.image.get_image(target['image_id'])
+        assert (image.owner, image.visibility) == (
+            cloud.current_project_id, 'shared')
+        member, = cloud.image.members(target['image_id'])
+        assert (member.member_id, member.status) == (
+            alice.current_project_id, 'pending')
+        # The project uses it by id before it accepts it; others cannot.
+        path = '/v2/images/%s' % target['image_id']
+        assert _as(alice.auth_token).get(url + path).status_code == 200
+        data = _as(alice.auth_token).get(url + path + '/file')
+        assert (data.status_code, len(data.content)) == (200, 28000)
+        assert _as(bob.auth_token).get(url + path).status_code == 404
+    finally:
+        cloud.image.delete_image(target['image_id'], ignore_missing=True)

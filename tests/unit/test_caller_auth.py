@@ -2,6 +2,8 @@
 and the errors callers get."""
 
 import logging
+import socket
+import time
 
 import pytest
 import requests
@@ -182,3 +184,20 @@ def test_noauth_allows_everything_as_nobody():
     assert (context.user_id, context.project_id, context.roles) == (
         None, None, ())
     assert guard.check(context, 'buildfarm:job:all_projects')
+
+
+def test_a_keystone_that_never_answers_is_given_up_on(conf):
+    # It accepts connections and never answers: without a timeout every
+    # call of every caller would wait for ever.
+    assert conf.keystone_authtoken.timeout == 30
+    with socket.socket() as server:
+        server.bind(('127.0.0.1', 0))
+        server.listen(8)
+        fake_keystone.configure(
+            conf, auth_url='http://127.0.0.1:%d/v3' % server.getsockname()[1],
+            timeout=1)
+        validator = auth.TokenValidator(conf, auth.service_session(conf))
+        began = time.monotonic()
+        with pytest.raises(exception.IdentityUnavailable):
+            validator.context('tok-any')
+        assert time.monotonic() - began < 10

@@ -2,13 +2,17 @@
 openstacksdk connection (the functional tests use the real Keystone)."""
 
 import datetime
+import threading
+import time
 import types
 import uuid
 
+import openstack
 import pytest
 
 from buildfarm.common import glance
 from buildfarm.controller import pools
+from buildfarm.controller import service
 from buildfarm.controller import uploads
 from buildfarm.db import api as db_api
 from buildfarm import exception
@@ -21,17 +25,24 @@ class FakeCloud:
     def __init__(self):
         self.images = {}
         self.credentials = {}
+        self.members = {}  # image id -> project ids
         self.current_user_id = 'controller-user'
+        self.current_project_id = 'controller-project'
         self.auth_token = 'controller-token'
         self.fail_credential = False
         self.token_expires = None
+        # Listing credentials waits for this (a Keystone that does not
+        # answer), then fails while fail_listing is set.
+        self.answering = threading.Event()
+        self.answering.set()
+        self.fail_listing = False
         self.image = types.SimpleNamespace(
             create_image=self._create_image, delete_image=self._delete_image,
-            update_image=self._update_image)
+            update_image=self._update_image, get_image=self._get_image,
+            find_member=self._find_member, add_member=self._add_member)
         self.identity = types.SimpleNamespace(
             create_application_credential=self._create_credential,
-            application_credentials=lambda user: list(
-                self.credentials.values()),
+            application_credentials=self._list_credentials,
             delete_application_credential=self._delete_credential)
 
     def endpoint_for(self, service_type):
@@ -40,7 +51,7 @@ class FakeCloud:
 
     def _create_image(self, name, **properties):
         image = types.SimpleNamespace(id=str(uuid.uuid4()), name=name,
-                                      properties=properties)
+                                      status='queued', properties=properties)
         self.images[image.id] = image
         return image
 
@@ -49,6 +60,24 @@ class FakeCloud:
 
     def _update_image(self, image_id, **properties):
         self.images[image_id].properties.update(properties)
+
+    def _get_image(self, image_id):
+        if image_id not in self.images:
+            raise openstack.exceptions.NotFoundException('404 Not Found')
+        return self.images[image_id]
+
+    def _find_member(self, member_id, image_id):
+        return member_id if member_id in self.members.get(
+            image_id, []) else None
+
+    def _add_member(self, image_id, member_id):
+        assert member_id not in self.members.get(image_id, [])
+        self.members.setdefault(image_id, []).append(member_id)
+
+    def _list_credentials(self, user):
+        if not self.answering.wait(timeout=5) or self.fail_listing:
+            raise RuntimeError('503 Service Unavailable')
+        return list(self.credentials.values())
 
     def _create_credential(self, user, name, **kwargs):
         assert user == self.current_user_id
@@ -270,3 +299,98 @@ def test_the_node_labels_and_fills_the_controllers_image(
         glance.upload(target, str(archive), 'app', {'commit_sha': 'abc'})
     assert images.calls == [('update', 'img-1', {'commit_sha': 'abc'}),
                             ('put', b'data'), ('get', 'img-1')]
+
+
+def _wait_for(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, 'timed out'
+        time.sleep(0.05)
+
+
+def _store(conf):
+    store = db_api.JobStore(conf.database.connection)
+    store.upgrade()
+    return store
+
+
+def _running_job(store, project_id=None):
+    job = store.create_job(str(uuid.uuid4()), 'build_image', 'default',
+                           _job()['spec'], 'log', project_id=project_id)
+    return store.transition_job(job['id'], states.RUNNING)
+
+
+def test_the_end_of_a_job_does_not_wait_for_keystone(conf, cloud):
+    controller = service.ControllerService(conf)
+    store = controller.store
+    job = _running_job(store)
+    controller.uploads.target(job['spec'], job)
+    cloud.answering.clear()  # Keystone hangs from now on
+    try:
+        began = time.monotonic()
+        assert controller.lifecycle.end(job['id'], states.FAILED,
+                                        reason='x') is not None
+        assert time.monotonic() - began < 1
+        assert store.get_job(job['id'])['state'] == states.FAILED
+        assert len(cloud.credentials) == 1 and len(cloud.images) == 1
+        cloud.answering.set()
+        _wait_for(lambda: not cloud.credentials and not cloud.images)
+    finally:
+        cloud.answering.set()
+        controller.stop()
+
+
+def test_a_release_that_failed_is_done_by_the_periodic_clean_up(
+        conf, cloud):
+    conf.set_override('reap_interval', 1, 'controller')
+    store = _store(conf)
+    targets = uploads.UploadTargets(conf)
+    job = _running_job(store)
+    targets.target(job['spec'], job)
+    cloud.fail_listing = True
+    targets.start(store)
+    try:
+        targets.release_later(store.transition_job(job['id'],
+                                                   states.FAILED))
+        time.sleep(0.5)
+        assert len(cloud.credentials) == 1  # the release failed
+        cloud.fail_listing = False
+        _wait_for(lambda: not cloud.credentials and not cloud.images)
+    finally:
+        targets.stop()
+
+
+def test_an_unknown_jobs_uploaded_image_stays(conf, cloud):
+    # The job succeeded, its release failed, retention pruned it: its
+    # image is active and stays; an image it never filled goes.
+    targets = uploads.UploadTargets(conf)
+    job = _job()
+    uploaded, unused = (targets.target(job['spec'], job) for _ in range(2))
+    cloud.images[uploaded['image_id']].status = 'active'
+    targets.clean_up(_store(conf))
+    assert cloud.credentials == {}
+    assert set(cloud.images) == {uploaded['image_id']}
+
+
+def test_a_minted_image_is_shared_with_the_jobs_project(conf, cloud):
+    targets = uploads.UploadTargets(conf)
+    for project_id, visibility, members in (
+            ('alpha', 'shared', ['alpha']),
+            (None, 'private', []),
+            ('controller-project', 'private', [])):
+        job = dict(_job(), project_id=project_id)
+        image_id = targets.target(job['spec'], job)['image_id']
+        targets.release(dict(job, state=states.SUCCEEDED, image_id=image_id))
+        image = cloud.images[image_id]
+        assert image.properties['visibility'] == visibility
+        assert cloud.members.get(image_id, []) == members
+
+
+def test_the_cloud_is_asked_with_a_timeout(conf, monkeypatch):
+    conf.set_override('cloud', 'farm', 'build_image')
+    conf.set_override('api_timeout', 7, 'build_image')
+    calls = []
+    monkeypatch.setattr(openstack, 'connect',
+                        lambda **kwargs: calls.append(kwargs) or FakeCloud())
+    uploads.UploadTargets(conf).target({'token': 'caller'}, _job())
+    assert calls == [{'cloud': 'farm', 'api_timeout': 7}]
