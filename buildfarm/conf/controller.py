@@ -107,7 +107,7 @@ opts = [
                     'ends with one "log truncated" line. Keep it above '
                     '[agent] max_log_bytes, which agents cap their output '
                     'at.'),
-    cfg.IntOpt('job_retention_days', default=0, min=0,
+    cfg.IntOpt('job_retention_days', default=90, min=0,
                help='Days a finished job (its row and its log) is kept '
                     'after it ended; 0 keeps jobs forever. A job whose '
                     'Mistral callback is still due is kept until it is '
@@ -121,7 +121,7 @@ opts = [
                help='Seconds between two prunings of finished jobs (see '
                     'job_retention_days and max_finished_jobs). A backlog '
                     'is deleted in batches, one per control-loop pass.'),
-    cfg.IntOpt('max_queued_jobs_per_project', default=0, min=0,
+    cfg.IntOpt('max_queued_jobs_per_project', default=1000, min=0,
                help='Most jobs a project may have queued at once; a '
                     'submission past it is refused. 0 for no limit. '
                     'Without authentication (noauth) all callers count '

@@ -121,6 +121,7 @@ def test_nothing_goes_unless_configured_and_a_backlog_goes_in_batches(
         conf, store, logs):
     jobs = [_job(store, logs, ended_days_ago=400) for _ in range(5)]
     pruner = retention.Pruner(conf, store, logs)
+    conf.set_override('job_retention_days', 0, 'controller')
     assert pruner.prune(batch=2) is False
     assert all(_exists(store, j) for j in jobs)
     conf.set_override('job_retention_days', 1, 'controller')
