@@ -6,8 +6,8 @@ credentials:
 - the caller's own token when the job carries one (the node creates the
   image);
 - else, with ``[build_image] cloud``, a token minted for this upload only
-  (``upload_credentials``: the image record, the credential, and their
-  removal when the job ends);
+  (``upload_credentials``: the image record and the credential;
+  ``upload_release``: their removal when the job ends);
 - else (no cloud) the endpoint alone, for an Image service that needs no
   token.
 """
@@ -15,6 +15,7 @@ credentials:
 import threading
 
 from buildfarm.controller import upload_credentials
+from buildfarm.controller import upload_release
 from buildfarm import exception
 
 
@@ -26,8 +27,8 @@ class UploadTargets:
         self.conf = conf.build_image
         self._cloud = None
         self._lock = threading.Lock()
-        self.credentials = upload_credentials.UploadCredentials(
-            conf, self._connection, pools)
+        self.credentials = upload_credentials.UploadCredentials(conf, pools)
+        self.releases = upload_release.UploadReleases(conf, self._connection)
 
     def check(self):
         """BuildfarmError if this controller cannot take builds."""
@@ -76,16 +77,16 @@ class UploadTargets:
                 'port': self.conf.app_port}
 
     def start(self, store):
-        """Start the credentials' worker (``UploadCredentials.start``)."""
-        self.credentials.start(store)
+        """Start the release worker (``UploadReleases.start``)."""
+        self.releases.start(store)
 
     def release_later(self, job):
         """The job ended: its minted credentials go, in the worker."""
-        self.credentials.release_later(job)
+        self.releases.release_later(job)
 
     def stop(self):
-        """Stop the credentials' worker."""
-        self.credentials.stop()
+        """Stop the release worker."""
+        self.releases.stop()
 
 
 def _catalog_endpoint(cloud):

@@ -210,14 +210,14 @@ def test_the_end_of_a_job_removes_its_credentials_and_unused_images(
     others = targets.target(other['spec'], other)
     cloud.images[used['image_id']].properties.update(
         build_id='forged', visibility='public')
-    targets.credentials.release(dict(job, state=states.SUCCEEDED,
-                                     image_id=used['image_id']))
+    targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                  image_id=used['image_id']))
     assert [upload_credentials.job_of(c.name)
             for c in cloud.credentials.values()] == [other['id']]
     assert set(cloud.images) == {used['image_id'], others['image_id']}
     kept = cloud.images[used['image_id']].properties
     assert (kept['build_id'], kept['visibility']) == (job['id'], 'private')
-    targets.credentials.release(dict(other, state=states.FAILED))
+    targets.releases.release(dict(other, state=states.FAILED))
     assert cloud.credentials == {}
     assert set(cloud.images) == {used['image_id']}
 
@@ -241,7 +241,7 @@ def test_leftovers_of_ended_or_unknown_jobs_go_at_start(conf, cloud):
     theirs = _job()
     their_target = targets.target(theirs['spec'], theirs)
     conf.clear_override('controller_id', 'controller')
-    targets.credentials.clean_up(store)
+    targets.releases.clean_up(store)
     assert sorted(upload_credentials.job_of(c.name) or c.name
                   for c in cloud.credentials.values()) == sorted(
         [running['id'], theirs['id'], 'somebody-elses'])
@@ -371,7 +371,7 @@ def test_an_unknown_jobs_uploaded_image_stays(conf, cloud):
     job = _job()
     uploaded, unused = (targets.target(job['spec'], job) for _ in range(2))
     cloud.images[uploaded['image_id']].status = 'active'
-    targets.credentials.clean_up(_store(conf))
+    targets.releases.clean_up(_store(conf))
     assert cloud.credentials == {}
     assert set(cloud.images) == {uploaded['image_id']}
 
@@ -384,8 +384,8 @@ def test_a_minted_image_is_shared_with_the_jobs_project(conf, cloud):
             ('controller-project', 'private', [])):
         job = dict(_job(), project_id=project_id)
         image_id = targets.target(job['spec'], job)['image_id']
-        targets.credentials.release(dict(job, state=states.SUCCEEDED,
-                                         image_id=image_id))
+        targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                      image_id=image_id))
         image = cloud.images[image_id]
         assert image.properties['visibility'] == visibility
         assert cloud.members.get(image_id, []) == members
