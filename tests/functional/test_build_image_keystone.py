@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 
-from buildfarm.controller import uploads
+from buildfarm.controller import upload_credentials
 from buildfarm import states
 from tests.functional import conftest
 from tests.functional import test_build_image
@@ -63,7 +63,8 @@ def test_a_build_uploads_with_a_minted_credential_only(
         # and with it the token.
         deadline = time.monotonic() + 30
         while [c for c in cloud.identity.application_credentials(
-                cloud.current_user_id) if uploads.job_of(c.name) == job['id']]:
+                cloud.current_user_id)
+               if upload_credentials.job_of(c.name) == job['id']]:
             assert time.monotonic() < deadline, 'the credential stayed'
             time.sleep(0.5)
         answer = cloud.session.get(

@@ -10,6 +10,7 @@ import requests
 
 from buildfarm.common import config
 from buildfarm.common import glance
+from buildfarm.controller import upload_credentials
 from buildfarm.controller import uploads
 from buildfarm.db import api as db_api
 from buildfarm import exception
@@ -36,7 +37,8 @@ def _job(state=states.RUNNING, image_id=None, job_id=None):
 
 def _credentials(cloud, job_id):
     return [c for c in cloud.identity.application_credentials(
-        cloud.current_user_id) if uploads.job_of(c.name) == job_id]
+        cloud.current_user_id)
+        if upload_credentials.job_of(c.name) == job_id]
 
 
 def _exists(cloud, image_id):
@@ -99,8 +101,8 @@ def test_a_minted_token_fills_its_image_and_nothing_else(
         assert stored.properties['commit_sha'] == 'abc123'
         assert stored.properties['build_id'] == 'forged'
 
-        targets.release(dict(job, state=states.SUCCEEDED,
-                             image_id=image.id))
+        targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                      image_id=image.id))
         assert _credentials(cloud, job['id']) == []
         assert node.get(
             url + '/v2/images/%s' % image.id).status_code == 401
@@ -123,7 +125,7 @@ def test_an_image_the_job_did_not_upload_goes_with_its_credential(
     second = targets.target(job['spec'], job)
     assert first['image_id'] != second['image_id']
     assert len(_credentials(cloud, job['id'])) == 2
-    targets.release(dict(job, state=states.FAILED))
+    targets.releases.release(dict(job, state=states.FAILED))
     assert _credentials(cloud, job['id']) == []
     for target in (first, second):
         assert not _exists(cloud, target['image_id'])
@@ -146,7 +148,7 @@ def test_leftovers_of_ended_and_unknown_jobs_go_at_start(
     minted = {job['id']: targets.target(job['spec'], dict(job, label='x'))
               for job in (running, ended, unknown)}
     try:
-        targets.clean_up(store)
+        targets.releases.clean_up(store)
         assert _credentials(cloud, ended['id']) == []
         assert _credentials(cloud, unknown['id']) == []
         assert len(_credentials(cloud, running['id'])) == 1
@@ -154,8 +156,8 @@ def test_leftovers_of_ended_and_unknown_jobs_go_at_start(
             assert not _exists(cloud, minted[job_id]['image_id'])
         assert _exists(cloud, minted[running['id']]['image_id'])
     finally:
-        targets.release(store.transition_job(running['id'],
-                                             states.SUCCEEDED))
+        targets.releases.release(store.transition_job(
+            running['id'], states.SUCCEEDED))
 
 
 def test_a_credential_that_cannot_be_made_ends_the_build_saying_why(
@@ -188,7 +190,7 @@ def test_an_unknown_jobs_uploaded_image_stays(
     unused = targets.target(job['spec'], job)
     try:
         glance.upload(uploaded, _archive(tmp_path), 'ignored', {})
-        targets.clean_up(store)
+        targets.releases.clean_up(store)
         assert _credentials(cloud, job['id']) == []
         assert cloud.image.get_image(uploaded['image_id']).status == 'active'
         assert not _exists(cloud, unused['image_id'])
@@ -206,8 +208,8 @@ def test_a_minted_image_is_shared_with_the_jobs_project(
     target = targets.target(job['spec'], job)
     try:
         glance.upload(target, _archive(tmp_path), 'ignored', {})
-        targets.release(dict(job, state=states.SUCCEEDED,
-                             image_id=target['image_id']))
+        targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                      image_id=target['image_id']))
         image = cloud.image.get_image(target['image_id'])
         assert (image.owner, image.visibility) == (
             cloud.current_project_id, 'shared')

@@ -13,6 +13,7 @@ import pytest
 from buildfarm.common import glance
 from buildfarm.controller import pools
 from buildfarm.controller import service
+from buildfarm.controller import upload_credentials
 from buildfarm.controller import uploads
 from buildfarm.db import api as db_api
 from buildfarm import exception
@@ -98,7 +99,7 @@ def cloud(conf, monkeypatch):
     fake = FakeCloud()
     monkeypatch.setattr(uploads.UploadTargets, '_connection',
                         lambda self: fake)
-    monkeypatch.setattr(uploads.UploadTargets, '_token',
+    monkeypatch.setattr(upload_credentials.UploadCredentials, '_token',
                         lambda self, cloud, credential: (
                             'minted-' + credential.id, cloud.token_expires))
     return fake
@@ -113,16 +114,18 @@ def _job(job_id=None, state=states.RUNNING, image_id=None, label='default'):
 
 def test_credential_names_carry_their_job():
     job_id = str(uuid.uuid4())
-    first, second = (uploads.credential_name(job_id) for _ in range(2))
+    first, second = (upload_credentials.credential_name(job_id)
+                     for _ in range(2))
     assert first != second
-    assert uploads.job_of(first) == uploads.job_of(second) == job_id
+    assert upload_credentials.job_of(first) == job_id
+    assert upload_credentials.job_of(second) == job_id
     for foreign in ('my-credential', 'buildfarm-job-', None,
                     'buildfarm-job-%s' % job_id):
-        assert uploads.job_of(foreign) is None
+        assert upload_credentials.job_of(foreign) is None
 
 
 def test_the_access_rules_name_one_image_and_no_listing():
-    rules = uploads.access_rules('img-1')
+    rules = upload_credentials.access_rules('img-1')
     assert {(r['method'], r['path']) for r in rules} == {
         ('GET', '/v2/images/img-1'), ('PATCH', '/v2/images/img-1'),
         ('PUT', '/v2/images/img-1/file')}
@@ -158,11 +161,12 @@ def test_a_minted_credential_fills_one_image_until_the_jobs_end(
     image = cloud.images[target['image_id']]
     assert target['token'] == 'minted-' + credential.id
     assert target['token'] != cloud.auth_token
-    assert uploads.job_of(credential.name) == job['id']
-    assert uploads.parse_description(credential.description) == (
+    assert upload_credentials.job_of(credential.name) == job['id']
+    assert upload_credentials.parse_description(credential.description) == (
         image.id, conf.controller.controller_id)
     assert credential.roles == [{'name': 'member'}]
-    assert credential.access_rules == uploads.access_rules(image.id)
+    assert credential.access_rules == upload_credentials.access_rules(
+        image.id)
     assert image.properties['build_id'] == job['id']
     assert image.properties['source_url'] == (
         'https://***@git.example.com/app')
@@ -206,14 +210,14 @@ def test_the_end_of_a_job_removes_its_credentials_and_unused_images(
     others = targets.target(other['spec'], other)
     cloud.images[used['image_id']].properties.update(
         build_id='forged', visibility='public')
-    targets.release(dict(job, state=states.SUCCEEDED,
-                         image_id=used['image_id']))
-    assert [uploads.job_of(c.name) for c in cloud.credentials.values()] == [
-        other['id']]
+    targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                  image_id=used['image_id']))
+    assert [upload_credentials.job_of(c.name)
+            for c in cloud.credentials.values()] == [other['id']]
     assert set(cloud.images) == {used['image_id'], others['image_id']}
     kept = cloud.images[used['image_id']].properties
     assert (kept['build_id'], kept['visibility']) == (job['id'], 'private')
-    targets.release(dict(other, state=states.FAILED))
+    targets.releases.release(dict(other, state=states.FAILED))
     assert cloud.credentials == {}
     assert set(cloud.images) == {used['image_id']}
 
@@ -237,8 +241,8 @@ def test_leftovers_of_ended_or_unknown_jobs_go_at_start(conf, cloud):
     theirs = _job()
     their_target = targets.target(theirs['spec'], theirs)
     conf.clear_override('controller_id', 'controller')
-    targets.clean_up(store)
-    assert sorted(uploads.job_of(c.name) or c.name
+    targets.releases.clean_up(store)
+    assert sorted(upload_credentials.job_of(c.name) or c.name
                   for c in cloud.credentials.values()) == sorted(
         [running['id'], theirs['id'], 'somebody-elses'])
     assert sorted(i.properties['build_id'] for i in cloud.images.values()
@@ -247,11 +251,11 @@ def test_leftovers_of_ended_or_unknown_jobs_go_at_start(conf, cloud):
 
 
 def test_descriptions_are_read_back_exactly():
-    assert uploads.parse_description(
+    assert upload_credentials.parse_description(
         'image img-1 of controller ctl-1') == ('img-1', 'ctl-1')
     for foreign in (None, '', 'image img-1', 'image a b of controller c',
                     'picture img-1 of controller ctl-1'):
-        assert uploads.parse_description(foreign) is None
+        assert upload_credentials.parse_description(foreign) is None
 
 
 class FakeImages:
@@ -367,7 +371,7 @@ def test_an_unknown_jobs_uploaded_image_stays(conf, cloud):
     job = _job()
     uploaded, unused = (targets.target(job['spec'], job) for _ in range(2))
     cloud.images[uploaded['image_id']].status = 'active'
-    targets.clean_up(_store(conf))
+    targets.releases.clean_up(_store(conf))
     assert cloud.credentials == {}
     assert set(cloud.images) == {uploaded['image_id']}
 
@@ -380,7 +384,8 @@ def test_a_minted_image_is_shared_with_the_jobs_project(conf, cloud):
             ('controller-project', 'private', [])):
         job = dict(_job(), project_id=project_id)
         image_id = targets.target(job['spec'], job)['image_id']
-        targets.release(dict(job, state=states.SUCCEEDED, image_id=image_id))
+        targets.releases.release(dict(job, state=states.SUCCEEDED,
+                                      image_id=image_id))
         image = cloud.images[image_id]
         assert image.properties['visibility'] == visibility
         assert cloud.members.get(image_id, []) == members
