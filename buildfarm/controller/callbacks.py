@@ -30,7 +30,7 @@ class MistralCallbacks:
         self.store = store
         self._stop = threading.Event()
         self._retry_at = {}
-        self._endpoint = None  # (put, API root), made on first use
+        self._endpoint = None  # (request, API root), made on first use
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name='mistral-callbacks')
 
@@ -62,9 +62,9 @@ class MistralCallbacks:
                     LOG.exception('Job %s: cannot report it to Mistral.',
                                   job['id'])
 
-    def _put_function(self):
-        """(put, API root): a keystoneauth session with [mistral] cloud,
-        else plain requests."""
+    def _client(self):
+        """(request(method, url, **kwargs), API root): a keystoneauth
+        session with [mistral] cloud, else plain requests."""
         if self._endpoint is None:
             if self.conf.cloud:
                 import openstack  # late: only Mistral callbacks need it
@@ -72,16 +72,38 @@ class MistralCallbacks:
                 url = self.conf.url or session.get_endpoint(
                     service_type='workflowv2', interface='public')
 
-                def put(url, **kwargs):
-                    return session.put(url, raise_exc=False, **kwargs)
+                def request(method, url, **kwargs):
+                    return session.request(url, method, raise_exc=False,
+                                           **kwargs)
             else:
                 import requests
-                put, url = requests.Session().put, self.conf.url
+                request, url = requests.Session().request, self.conf.url
             if not url:
                 raise ValueError('[mistral] url is not set and no cloud '
                                  'catalog names Mistral')
-            self._endpoint = (put, url.rstrip('/'))
+            self._endpoint = (request, url.rstrip('/'))
         return self._endpoint
+
+    def _owned(self, request, target, job):
+        """None if the job's project may complete the execution at
+        ``target``; else Mistral's answer, or a refusal of our own.
+
+        The controller's credentials may reach every project's
+        executions: a caller must not aim them at another project's.
+        Without authentication jobs have no project, and nothing is
+        checked.
+        """
+        if not job.get('project_id'):
+            return None
+        answer = request('GET', target, timeout=self.conf.timeout)
+        if answer.status_code != 200:
+            return answer
+        owner = answer.json().get('project_id')
+        if owner == job['project_id']:
+            return None
+        return _Refusal('the action execution belongs to project %s, not '
+                        'to the job\'s project %s' % (owner,
+                                                      job['project_id']))
 
     def _send(self, job):
         execution_id = (job['callback'] or {}).get(
@@ -98,10 +120,13 @@ class MistralCallbacks:
         body = {'state': 'SUCCESS' if ok else 'ERROR',
                 'output': json.dumps(results.action_result(job))}
         try:
-            put, url = self._put_function()
+            request, url = self._client()
             target = '%s/action_executions/%s' % (
                 url, urllib.parse.quote(execution_id, safe=''))
-            answer = put(target, json=body, timeout=self.conf.timeout)
+            answer = self._owned(request, target, job)
+            if answer is None:
+                answer = request('PUT', target, json=body,
+                                 timeout=self.conf.timeout)
             status = answer.status_code
         except Exception as e:
             status, answer = None, e
@@ -114,7 +139,10 @@ class MistralCallbacks:
             self._retry_at[job['id']] = (time.monotonic() +
                                          self.conf.retry_interval)
             return
-        if status >= 400:
+        if isinstance(answer, _Refusal):
+            LOG.error('Job %s: not completing Mistral action execution %s: '
+                      '%s.', job['id'], execution_id, answer.text)
+        elif status >= 400:
             # Mistral will never take it (e.g. the execution is gone or
             # already complete): retrying would not help.
             LOG.error('Job %s: Mistral refused the result for action '
@@ -125,3 +153,13 @@ class MistralCallbacks:
                      job['id'], execution_id, body['state'])
         self._retry_at.pop(job['id'], None)
         self.store.update_job(job['id'], callback_sent_at=db_api.utcnow())
+
+
+class _Refusal:
+    """In place of Mistral's answer: the controller will not send this
+    result, ever."""
+
+    status_code = 400
+
+    def __init__(self, text):
+        self.text = text

@@ -23,6 +23,7 @@ class FakeMistral(http.server.ThreadingHTTPServer):
     def __init__(self, statuses):
         self.statuses = list(statuses)
         self.puts = []
+        self.owner = 'alpha'   # the project of every action execution
         super().__init__(('127.0.0.1', 0), _Handler)
 
     @property
@@ -40,6 +41,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', '2')
         self.end_headers()
         self.wfile.write(b'{}')
+
+    def do_GET(self):
+        body = json.dumps({'id': self.path.rsplit('/', 1)[-1],
+                           'project_id': self.server.owner}).encode()
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -67,11 +76,13 @@ def store(conf):
     return store
 
 
-def _ended_job(store, state, execution_id=EXECUTION, **values):
+def _ended_job(store, state, execution_id=EXECUTION, project_id=None,
+               **values):
     job_id = 'job-%s' % state
     store.create_job(job_id, 'repo_job', 'default', {'git_url': 'x'},
                      '/logs/%s.log' % job_id,
-                     callback={'mistral_action_execution_id': execution_id})
+                     callback={'mistral_action_execution_id': execution_id},
+                     project_id=project_id)
     store.transition_job(job_id, states.RUNNING)
     if state != states.RUNNING:
         store.transition_job(job_id, state, **values)
@@ -195,3 +206,19 @@ def test_a_stored_execution_id_that_is_not_a_uuid_is_never_sent(
         sender.stop()
     assert server.puts == []
     assert 'is not a UUID; the result is not sent' in caplog.text
+
+
+@pytest.mark.parametrize('project, sent', [('alpha', True), ('beta', False)])
+def test_only_an_execution_of_the_jobs_project_is_completed(
+        conf, store, mistral, project, sent):
+    # A caller of project beta names an execution of project alpha: the
+    # controller's credentials could complete it; they are not used.
+    server = mistral()
+    job_id = _ended_job(store, states.SUCCEEDED, project_id=project,
+                        exit_code=0)
+    sender = _sender(conf, store, server.url)
+    try:
+        _wait_sent(store, job_id)
+    finally:
+        sender.stop()
+    assert len(server.puts) == (1 if sent else 0)
