@@ -64,8 +64,8 @@ class Jobs:
         if self._queue_full(context.project_id):
             # Submitting again with a key already used is no new job.
             existing = idempotency_key and self.store.find_job_by_key(
-                idempotency_key)
-            if existing and existing['project_id'] == context.project_id:
+                context.project_id, idempotency_key)
+            if existing:
                 return self._view(existing)
             raise exception.QueueFull(
                 'Project %s has %d jobs queued, the most this controller '
@@ -79,10 +79,6 @@ class Jobs:
             self.logs.path(job_id), idempotency_key=idempotency_key,
             callback=callback, project_id=context.project_id,
             user_id=context.user_id)
-        if job['id'] != job_id and job['project_id'] != context.project_id:
-            raise exception.InvalidJobSpec(
-                'idempotency_key %s is taken by a job of another project; '
-                'choose another key.' % idempotency_key)
         if job['id'] != job_id:
             LOG.info('Job %s returned again for its idempotency key.',
                      job['id'])

@@ -19,6 +19,14 @@ from buildfarm import states
 ANY_PROJECT = object()
 
 
+def scoped_key(project_id, idempotency_key):
+    """How a job's idempotency key is stored: within its project, so that
+    two projects' keys never meet."""
+    if idempotency_key is None:
+        return None
+    return '%s/%s' % (project_id or '', idempotency_key)
+
+
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
@@ -58,9 +66,10 @@ class JobStore:
                    idempotency_key=None, callback=None, project_id=None,
                    user_id=None):
         """Store a new queued job of ``project_id`` and ``user_id`` (who
-        submitted it); with an ``idempotency_key`` already used, return
-        that key's job instead (whatever its project)."""
+        submitted it); with an ``idempotency_key`` this project used
+        already, return that key's job instead."""
         now = utcnow()
+        idempotency_key = scoped_key(project_id, idempotency_key)
         job = models.Job(id=job_id, kind=kind, label=label, spec=spec,
                          state=states.QUEUED, log_path=log_path, timings={},
                          attempt=0, idempotency_key=idempotency_key,
@@ -120,11 +129,13 @@ class JobStore:
                             job.id < last.id)))
             return [_as_dict(j) for j in session.scalars(query)]
 
-    def find_job_by_key(self, idempotency_key):
-        """The job submitted with ``idempotency_key``, or None."""
+    def find_job_by_key(self, project_id, idempotency_key):
+        """The job ``project_id`` submitted with ``idempotency_key``, or
+        None."""
+        key = scoped_key(project_id, idempotency_key)
         with self._session() as session:
             job = session.scalars(sa.select(models.Job).where(
-                models.Job.idempotency_key == idempotency_key)).first()
+                models.Job.idempotency_key == key)).first()
             return _as_dict(job) if job else None
 
     def queued_count(self, project_id):

@@ -17,8 +17,9 @@ class Job(Base):
     id = sa.Column(sa.String(36), primary_key=True)
     kind = sa.Column(sa.String(32), nullable=False)
     label = sa.Column(sa.String(64), nullable=False, index=True)
-    # A caller's key: submitting again with it returns this job.
-    idempotency_key = sa.Column(sa.String(255), unique=True)
+    # A caller's key: submitting again with it returns this job. Stored
+    # as "<project_id>/<key>" (db.api.scoped_key): keys are per project.
+    idempotency_key = sa.Column(sa.String(320), unique=True)
     # Nodes this job has been given so far (a dead node means a retry).
     attempt = sa.Column(sa.Integer, nullable=False, default=0)
     # Why a queued job is still waiting, for "job show".

@@ -106,10 +106,13 @@ def test_operators_scale_pools(farm):
     assert farm['oscar'].node_list() == []
 
 
-def test_an_idempotency_key_never_returns_another_projects_job(farm):
+def test_idempotency_keys_are_per_project(farm):
     job = farm['alice'].repo_job(dict(SPEC), idempotency_key='deploy-1')
     again = farm['alice'].repo_job(dict(SPEC), idempotency_key='deploy-1')
     assert again['id'] == job['id']
-    with pytest.raises(exception.InvalidJobSpec,
-                       match='idempotency_key deploy-1 is taken'):
-        farm['bob'].repo_job(dict(SPEC), idempotency_key='deploy-1')
+    # Keys are per project: bob's deploy-1 is a job of his own.
+    theirs = farm['bob'].repo_job(dict(SPEC), idempotency_key='deploy-1')
+    assert theirs['id'] != job['id']
+    assert theirs['project_id'] == 'beta'
+    assert farm['bob'].repo_job(dict(SPEC), idempotency_key='deploy-1')[
+        'id'] == theirs['id']
