@@ -176,7 +176,8 @@ def _running(hostile, cmd, marker='READY'):
     farm = hostile['farm']
     job_id = farm.submit(git_url=hostile['job_repo'], cmd=cmd)['id']
     try:
-        farm.wait_for_log(job_id, marker)
+        # A line of its own: the log's "running:" line quotes the command.
+        farm.wait_for_log(job_id, '\n%s\n' % marker)
         yield job_id, _container(hostile, job_id)
     finally:
         farm.api.cancel_job(job_id)
