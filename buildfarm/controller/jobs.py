@@ -14,9 +14,8 @@ from buildfarm.policies import jobs as job_policy
 from buildfarm import states
 
 LOG = logging.getLogger(__name__)
-# Jobs a list gives without a limit, and at most.
+# Jobs a list gives without a limit (at most: schemas.MAX_LIST_LIMIT).
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 
 
 class Jobs:
@@ -159,18 +158,9 @@ class Jobs:
             raise exception.Forbidden(
                 'all_projects: only admins and operators (policy %s) list '
                 'the jobs of every project.' % job_policy.ALL_PROJECTS)
-        if limit is None:
-            limit = DEFAULT_LIMIT
-        elif not isinstance(limit, int) or isinstance(limit, bool) or (
-                limit < 1):
-            raise exception.BuildfarmError(
-                'limit: a whole number from 1 (at most %d are listed), got '
-                '%r.' % (MAX_LIMIT, limit))
-        if marker is not None and not isinstance(marker, str):
-            raise exception.BuildfarmError(
-                'marker: the id of a job, got %r.' % (marker,))
+        # The schema (controller.schemas) checked limit and marker.
+        limit = DEFAULT_LIMIT if limit is None else limit
         wanted = [state] if isinstance(state, str) else state
-        limit = min(limit, MAX_LIMIT)
         counts = self._live_counts()
         return [self._view(j, counts)
                 for j in self.store.list_jobs(

@@ -163,20 +163,21 @@ def test_pages_follow_a_stable_order_newest_first(store):
         store.list_jobs(marker='nope')
 
 
-def test_lists_have_a_default_and_a_largest_limit(controller, monkeypatch):
+def test_lists_have_a_default_and_a_largest_limit(conf, controller):
     for _ in range(jobs_mod.DEFAULT_LIMIT + 1):
         _job(controller.store, state=states.QUEUED)
-    jobs = controller.jobs
-    assert len(jobs.list_jobs(NOBODY)) == jobs_mod.DEFAULT_LIMIT
-    monkeypatch.setattr(jobs_mod, 'MAX_LIMIT', 3)
-    assert len(jobs.list_jobs(NOBODY, limit=50)) == 3
-    first = jobs.list_jobs(NOBODY, limit=2)
-    assert jobs.list_jobs(NOBODY, limit=1, marker=first[0]['id']) == first[1:]
-    for bad in (0, -1, True, 1.5, '2'):
-        with pytest.raises(exception.BuildfarmError, match='^limit: '):
-            jobs.list_jobs(NOBODY, limit=bad)
-    with pytest.raises(exception.BuildfarmError, match='^marker: '):
-        jobs.list_jobs(NOBODY, marker=5)
+    api = rpcapi.ControllerAPI(controller.transport, conf.controller.topic)
+    assert len(api.list_jobs()) == jobs_mod.DEFAULT_LIMIT
+    assert len(api.list_jobs(limit=1000)) == jobs_mod.DEFAULT_LIMIT + 1
+    first = api.list_jobs(limit=2)
+    assert api.list_jobs(limit=1, marker=first[0]['id']) == first[1:]
+    # Checked at the boundary, by the schema of list_jobs.
+    for bad in (0, -1, True, 1.5, '2', 1001):
+        with pytest.raises(exception.InvalidInput,
+                           match='^list_jobs: limit: '):
+            api.list_jobs(limit=bad)
+    with pytest.raises(exception.InvalidInput, match='^list_jobs: marker: '):
+        api.list_jobs(marker=5)
 
 
 def test_the_cli_pages_with_limit_and_marker(monkeypatch):
